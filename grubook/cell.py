@@ -1,0 +1,222 @@
+"""The GRU cell: one step of a gated recurrent unit, in PyTorch's and in Cho et al.'s form.
+
+Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder for Statistical Machine
+Translation", EMNLP 2014, arXiv:1406.1078, section 2.3 (reset gate before the hidden matmul).
+PyTorch and cuDNN apply it after the matmul (``torch.nn.GRU`` docs; Chung et al. 2014,
+arXiv:1412.3555 compare gated units). Introduced in chapter 2, *The GRU cell*.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from grubook._checks import check_float_input, check_shape, check_size, check_tensor
+
+__all__ = ["GRUCell", "gru_step", "from_first_version"]
+
+
+def gru_step(
+    gi: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, reset_after: bool = True
+) -> tuple[Tensor, Tensor, Tensor]:
+    """One GRU step from the precomputed input projection; returns ``(h_next, r, z)``.
+
+    ``gi = x W_ih^T + b_ih`` has shape (B, 3H) in gate order (r, z, n); ``h`` is (B, H).
+    With ``reset_after`` one fused matmul ``h W_hh^T`` serves all three gates; without it the
+    candidate needs a second matmul on ``r * h``.
+    """
+    H = h.shape[-1]
+    gi_r, gi_z, gi_n = gi.split(H, dim=-1)
+    if reset_after:
+        gh = torch.nn.functional.linear(h, weight_hh, bias_hh)  # (B, 3H)
+        gh_r, gh_z, gh_n = gh.split(H, dim=-1)
+        r = torch.sigmoid(gi_r + gh_r)
+        z = torch.sigmoid(gi_z + gh_z)
+        n = torch.tanh(gi_n + r * gh_n)
+    else:
+        b_rz, b_n = (None, None) if bias_hh is None else (bias_hh[: 2 * H], bias_hh[2 * H :])
+        gh = torch.nn.functional.linear(h, weight_hh[: 2 * H], b_rz)  # (B, 2H)
+        gh_r, gh_z = gh.split(H, dim=-1)
+        r = torch.sigmoid(gi_r + gh_r)
+        z = torch.sigmoid(gi_z + gh_z)
+        n = torch.tanh(gi_n + torch.nn.functional.linear(r * h, weight_hh[2 * H :], b_n))
+    h_next = (1 - z) * n + z * h  # = n + z * (h - n)
+    return h_next, r, z
+
+
+class GRUCell(nn.Module):
+    r"""A gated recurrent unit cell: one step of the recurrence.
+
+    With ``reset_after=True`` (the default, PyTorch's and cuDNN's form) it computes
+
+    .. math::
+        \begin{array}{ll}
+        r = \sigma(W_{ir} x + b_{ir} + W_{hr} h + b_{hr}) \\
+        z = \sigma(W_{iz} x + b_{iz} + W_{hz} h + b_{hz}) \\
+        n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn})) \\
+        h' = (1 - z) \odot n + z \odot h
+        \end{array}
+
+    where :math:`x` is the input (B, I), :math:`h` the hidden state (B, H), :math:`r`, :math:`z`,
+    :math:`n` the reset gate, update gate and candidate, :math:`\sigma` the logistic sigmoid and
+    :math:`\odot` the elementwise product. With ``reset_after=False`` (Cho et al. 2014, the book's
+    first version) the candidate is
+    :math:`n = \tanh(W_{in} x + b_{in} + W_{hn}(r \odot h) + b_{hn})`.
+
+    Args:
+        input_size: I, the number of features in the input.
+        hidden_size: H, the number of features in the hidden state.
+        bias: if ``False``, the cell has no ``bias_ih`` and ``bias_hh``. Default: ``True``.
+        reset_after: apply the reset gate after the hidden matmul (``True``, like ``nn.GRUCell``)
+            or before it (``False``, Cho et al.). Default: ``True``.
+
+    Inputs: input, hidden
+        - **input** (B, I) or (I,) for one unbatched sample.
+        - **hidden** (B, H) or (H,): the hidden state. Default: zeros.
+
+    Outputs: h'
+        - **h'** (B, H) or (H,): the next hidden state.
+
+    Attributes:
+        weight_ih: (3H, I), rows in gate order ``(W_ir|W_iz|W_in)``.
+        weight_hh: (3H, H), ``(W_hr|W_hz|W_hn)``.
+        bias_ih, bias_hh: (3H,), ``(b_ir|b_iz|b_in)`` and ``(b_hr|b_hz|b_hn)``.
+        All initialised from :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})`, as in ``nn.GRUCell``:
+        a ``state_dict`` moves between the two in both directions.
+
+    .. note::
+        The update gate weights the *old* state: :math:`z = 1` keeps :math:`h`. Cho et al. and the
+        first version write :math:`h' = (1 - z) h + z \tilde h`; the two are the same model with
+        :math:`z \leftrightarrow 1 - z` (see :func:`from_first_version`).
+
+    Example::
+
+        >>> cell = GRUCell(4, 8)
+        >>> h = cell(torch.randn(2, 4))          # (B, H) = (2, 8)
+        >>> h = cell(torch.randn(2, 4), h)
+
+    Introduced in chapter 2, *The GRU cell*.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        *,
+        reset_after: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        self.input_size = check_size("GRUCell", "input_size", input_size)
+        self.hidden_size = check_size("GRUCell", "hidden_size", hidden_size)
+        self.bias = bool(bias)
+        self.reset_after = bool(reset_after)
+        kw = {"device": device, "dtype": dtype}
+        H, I = self.hidden_size, self.input_size
+        self.weight_ih = nn.Parameter(torch.empty(3 * H, I, **kw))
+        self.weight_hh = nn.Parameter(torch.empty(3 * H, H, **kw))
+        if self.bias:
+            self.bias_ih = nn.Parameter(torch.empty(3 * H, **kw))
+            self.bias_hh = nn.Parameter(torch.empty(3 * H, **kw))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), in nn.GRUCell's order."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -bound, bound)
+
+    def forward(self, input: Tensor, hidden: Tensor | None = None) -> Tensor:
+        check_tensor("GRUCell", "input", input)
+        check_float_input("GRUCell", "input", input, self.weight_ih)
+        if input.dim() not in (1, 2):
+            raise ValueError(
+                f"GRUCell: expected input of shape (B, I) or (I,), got {input.dim()}-D input "
+                f"of shape {tuple(input.shape)}"
+            )
+        batched = input.dim() == 2
+        x = input if batched else input.unsqueeze(0)  # (B, I)
+        B, I = x.shape
+        if I != self.input_size:
+            raise ValueError(
+                f"GRUCell: input has {I} features, expected input_size={self.input_size}"
+            )
+        if hidden is None:
+            h = x.new_zeros(B, self.hidden_size)
+        else:
+            check_tensor("GRUCell", "hidden", hidden)
+            check_float_input("GRUCell", "hidden", hidden, self.weight_ih)
+            expected = (B, self.hidden_size) if batched else (self.hidden_size,)
+            check_shape("GRUCell", "hidden", hidden, expected, "(B, H)" if batched else "(H,)")
+            h = hidden if batched else hidden.unsqueeze(0)
+        gi = torch.nn.functional.linear(x, self.weight_ih, self.bias_ih)  # (B, 3H)
+        h_next, _, _ = gru_step(gi, h, self.weight_hh, self.bias_hh, self.reset_after)
+        return h_next if batched else h_next.squeeze(0)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        if not self.reset_after:
+            s += ", reset_after=False"
+        return s
+
+
+@torch.no_grad()
+def from_first_version(
+    reset_gate: nn.Linear, update_gate: nn.Linear, candidate: nn.Linear
+) -> GRUCell:
+    r"""Convert the first version's three ``Linear(I + H, H)`` layers into an equal GRUCell.
+
+    The first version computes, on the concatenation :math:`[x, h]`,
+
+    .. math::
+        r = \sigma(W_r [x, h] + b_r),\quad u = \sigma(W_u [x, h] + b_u),\quad
+        \tilde h = \tanh(W_c [x, r \odot h] + b_c),\quad h' = (1 - u) \odot h + u \odot \tilde h.
+
+    Splitting each :math:`W` column-wise into its input part (first I columns) and hidden part
+    gives ``reset_after=False`` weights. Its update gate :math:`u` weights the *new* candidate,
+    while
+    PyTorch's :math:`z` weights the old state, so :math:`z = 1 - u = \sigma(-(W_u[x, h] + b_u))`:
+    the update gate's weights and bias change sign. The hidden-side biases are zero.
+
+    Args:
+        reset_gate, update_gate, candidate: ``nn.Linear(I + H, H)`` layers, in the first
+            version's order. A missing bias counts as zero.
+
+    Returns:
+        A ``GRUCell(I, H, reset_after=False)`` whose output equals the first version's next hidden
+        state (its first return value) for every input.
+
+    Introduced in chapter 2, *The GRU cell*.
+    """
+    layers = (reset_gate, update_gate, candidate)
+    if not all(isinstance(layer, nn.Linear) for layer in layers):
+        raise TypeError(
+            "from_first_version: expected three nn.Linear layers (reset, update, candidate)"
+        )
+    H = reset_gate.out_features
+    I = reset_gate.in_features - H
+    for layer in layers:
+        if (layer.out_features, layer.in_features) != (H, I + H) or I < 1:
+            raise ValueError(
+                f"from_first_version: expected three Linear(I + H, H) layers of one shape, got "
+                f"{[(l.in_features, l.out_features) for l in layers]}"
+            )
+    ref = reset_gate.weight
+    cell = GRUCell(I, H, reset_after=False, device=ref.device, dtype=ref.dtype)
+    signs = (1.0, -1.0, 1.0)  # z = 1 - u flips the update gate
+    for k, (layer, sign) in enumerate(zip(layers, signs, strict=True)):
+        rows = slice(k * H, (k + 1) * H)
+        cell.weight_ih[rows] = sign * layer.weight[:, :I]
+        cell.weight_hh[rows] = sign * layer.weight[:, I:]
+        cell.bias_ih[rows] = 0.0 if layer.bias is None else sign * layer.bias
+        cell.bias_hh[rows] = 0.0
+    return cell

@@ -1,0 +1,126 @@
+"""Many-to-one sequence classification: a recurrent encoder, then a linear layer on its last state.
+
+Introduced in chapter 2, *The GRU cell* (the first version's classifier, fixed); used in every
+case study.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from grubook._checks import check_size, check_tensor
+from grubook.layer import GRU
+from grubook.rnn import RNN
+
+__all__ = ["GRUClassifier"]
+
+
+class GRUClassifier(nn.Module):
+    r"""Classify whole sequences from the hidden state at each sequence's last valid step.
+
+    .. math::
+        \text{logits} = W_{o} [\overrightarrow{h}_{T_b}; \overleftarrow{h}_1] + b_o
+
+    where :math:`\overrightarrow{h}_{T_b}` is the top layer's forward state after step
+    :math:`T_b` (sequence b's own length) and :math:`\overleftarrow{h}_1` the backward direction's
+    state after reading back to the first step (only when ``bidirectional``).
+
+    Args:
+        input_size: I, features per step; with ``vocab_size`` and no ``embedding_dim``, the
+            embedding size.
+        hidden_size: H. num_classes: C.
+        num_layers: L. Default: 1. bidirectional: Default: ``False``.
+        dropout: between recurrent layers and before the output layer, in training. Default: 0.
+        batch_first: x is (B, T, ·). Default: ``False``.
+        vocab_size: if set, x holds integer token ids in [0, vocab_size), 0 being padding, and an
+            ``nn.Embedding(vocab_size, embedding_dim, padding_idx=0)`` comes first.
+        embedding_dim: embedding size; defaults to ``input_size``.
+        rnn_type: ``'gru'`` or ``'rnn'`` (the Elman baseline). Default: ``'gru'``.
+
+    Inputs: x, h0, lengths
+        - **x** (T, B, I) floats, or (T, B) token ids with ``vocab_size`` (batch-first if set).
+        - **h0** (L*D, B, H) or ``None``. **lengths** (B,) or ``None`` (all of length T).
+
+    Outputs: logits (B, C).
+
+    Example::
+
+        >>> model = GRUClassifier(12, 32, 9)
+        >>> logits = model(torch.randn(20, 4, 12), lengths=[20, 7, 15, 9])   # (B, C) = (4, 9)
+
+    Introduced in chapter 2, *The GRU cell*.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_classes: int,
+        *,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        batch_first: bool = False,
+        vocab_size: int | None = None,
+        embedding_dim: int | None = None,
+        rnn_type: str = "gru",
+    ) -> None:
+        super().__init__()
+        check_size("GRUClassifier", "num_classes", num_classes)
+        if rnn_type not in ("gru", "rnn"):
+            raise ValueError(f"GRUClassifier: rnn_type must be 'gru' or 'rnn', got {rnn_type!r}")
+        self.vocab_size = (
+            None
+            if vocab_size is None
+            else check_size("GRUClassifier", "vocab_size", vocab_size, minimum=2)
+        )
+        self.embedding = None
+        if self.vocab_size is not None:
+            dim = check_size("GRUClassifier", "embedding_dim", embedding_dim or input_size)
+            self.embedding = nn.Embedding(self.vocab_size, dim, padding_idx=0)
+            input_size = dim
+        elif embedding_dim is not None:
+            raise ValueError("GRUClassifier: embedding_dim needs vocab_size")
+        kind = GRU if rnn_type == "gru" else RNN
+        self.rnn = kind(
+            input_size,
+            hidden_size,
+            num_layers,
+            batch_first=batch_first,
+            dropout=dropout if num_layers > 1 else 0.0,
+            bidirectional=bidirectional,
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(self.rnn.num_directions * hidden_size, num_classes)
+
+    def forward(self, x: Tensor, h0: Tensor | None = None, lengths=None) -> Tensor:
+        check_tensor("GRUClassifier", "x", x)
+        if self.embedding is not None:
+            x = self._embed(x)
+        _, h_n = self.rnn(x, h0, lengths)  # (L*D, B, H)
+        if h_n.dim() == 2:
+            raise ValueError(
+                "GRUClassifier: expected a batch of sequences, got one unbatched sequence"
+            )
+        L, D = self.rnn.num_layers, self.rnn.num_directions
+        last = h_n.unflatten(0, (L, D))[-1]  # (D, B, H): the top layer's final states
+        features = last.transpose(0, 1).flatten(1)  # (B, D*H)
+        return self.head(self.dropout(features))  # (B, C)
+
+    def _embed(self, x: Tensor) -> Tensor:
+        if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+            raise TypeError(
+                f"GRUClassifier: x has dtype {x.dtype}, expected integer token ids "
+                f"(vocab_size={self.vocab_size})"
+            )
+        if x.dim() != 2:
+            raise ValueError(
+                f"GRUClassifier: expected token ids of shape (T, B), got {tuple(x.shape)}"
+            )
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.vocab_size):
+            raise ValueError(
+                f"GRUClassifier: token ids must be in [0, vocab_size={self.vocab_size}), got ids "
+                f"from {int(x.min())} to {int(x.max())}"
+            )
+        return self.embedding(x)  # (T, B, E)
