@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 
-.PHONY: install lint test test-package book clean
+.PHONY: install lint test test-package test-notebooks book test-site browser-deps execute \
+	student-notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,16 +18,41 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# Everything CI runs: lint, package and book tests, every notebook under nbval, the strict
+# book build, and the browser check of the built site.
+test: lint test-package test-notebooks book test-site
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 test-package: install
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -m "not site"
 
-test: lint test-package
+test-notebooks: install
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env $(NOTEBOOKS)
 
+# The site from the stored outputs (execute_notebooks: off); warnings are errors.
 book: install
+	rm -rf _build/.doctrees
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test-site: install browser-deps
+	$(BIN)/python -m pytest tests -q -m site
+
+browser-deps:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Re-execute every notebook in place (fresh kernel, top to bottom); record each run time.
+execute: install
+	$(BIN)/python scripts/execute_notebooks.py $(NOTEBOOKS)
+
+# Copies of the chapters without the cells tagged `solution`, for a course.
+student-notebooks: install
+	$(BIN)/jupyter nbconvert --to notebook --output-dir student-notebooks \
+		--TagRemovePreprocessor.enabled=True \
+		--TagRemovePreprocessor.remove_cell_tags='["solution"]' $(NOTEBOOKS)
 
 clean:
-	rm -rf _build $(VENV)
+	rm -rf _build student-notebooks $(VENV)
