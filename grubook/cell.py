@@ -87,8 +87,9 @@ class GRUCell(nn.Module):
         a ``state_dict`` moves between the two in both directions.
 
     .. note::
-        The update gate weights the *old* state: :math:`z = 1` keeps :math:`h`. Cho et al. and the
-        first version write :math:`h' = (1 - z) h + z \tilde h`; the two are the same model with
+        The update gate weights the *old* state: :math:`z = 1` keeps :math:`h`, as in Cho et al.
+        (2014, eq. 7). Chung et al. (2014, arXiv:1412.3555) and the first version write
+        :math:`h' = (1 - z) h + z \tilde h`; the two are the same model with
         :math:`z \leftrightarrow 1 - z` (see :func:`from_first_version`).
 
     Example::

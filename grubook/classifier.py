@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from grubook._checks import check_size, check_tensor
+from grubook._checks import check_probability, check_size, check_tensor
 from grubook.layer import GRU
 from grubook.rnn import RNN
 
@@ -37,6 +37,7 @@ class GRUClassifier(nn.Module):
             ``nn.Embedding(vocab_size, embedding_dim, padding_idx=0)`` comes first.
         embedding_dim: embedding size; defaults to ``input_size``.
         rnn_type: ``'gru'`` or ``'rnn'`` (the Elman baseline). Default: ``'gru'``.
+        reset_after: the GRU's formulation (see :class:`grubook.GRUCell`). Default: ``True``.
 
     Inputs: x, h0, lengths
         - **x** (T, B, I) floats, or (T, B) token ids with ``vocab_size`` (batch-first if set).
@@ -65,9 +66,11 @@ class GRUClassifier(nn.Module):
         vocab_size: int | None = None,
         embedding_dim: int | None = None,
         rnn_type: str = "gru",
+        reset_after: bool = True,
     ) -> None:
         super().__init__()
         check_size("GRUClassifier", "num_classes", num_classes)
+        dropout = check_probability("GRUClassifier", "dropout", dropout)
         if rnn_type not in ("gru", "rnn"):
             raise ValueError(f"GRUClassifier: rnn_type must be 'gru' or 'rnn', got {rnn_type!r}")
         self.vocab_size = (
@@ -82,14 +85,17 @@ class GRUClassifier(nn.Module):
             input_size = dim
         elif embedding_dim is not None:
             raise ValueError("GRUClassifier: embedding_dim needs vocab_size")
-        kind = GRU if rnn_type == "gru" else RNN
-        self.rnn = kind(
+        options = {"reset_after": reset_after} if rnn_type == "gru" else {}
+        if rnn_type == "rnn" and not reset_after:
+            raise ValueError("GRUClassifier: reset_after=False needs rnn_type='gru'")
+        self.rnn = (GRU if rnn_type == "gru" else RNN)(
             input_size,
             hidden_size,
             num_layers,
             batch_first=batch_first,
             dropout=dropout if num_layers > 1 else 0.0,
             bidirectional=bidirectional,
+            **options,
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.rnn.num_directions * hidden_size, num_classes)

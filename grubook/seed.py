@@ -5,6 +5,7 @@ Introduced in chapter 1, *Recurrent networks*.
 
 from __future__ import annotations
 
+import numbers
 import random
 
 import numpy as np
@@ -21,8 +22,11 @@ def seed_everything(seed: int = 0) -> int:
         >>> seed_everything(0)
         0
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed_everything: seed must be a non-negative int, got {seed!r}")
+    if seed < 0:
         raise ValueError(f"seed_everything: seed must be a non-negative int, got {seed!r}")
+    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
