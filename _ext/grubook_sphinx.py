@@ -1,0 +1,239 @@
+"""The book's own Sphinx extension, registered in ``_config.yml`` (``sphinx: local_extensions``).
+
+- **MathJax from the site.** The pages load MathJax 3 from ``_static/mathjax/``, copied at build
+  time from the PyPI package ``django-static-mathjax`` (no copy in the repository), so the site
+  renders math with no network.
+- **No widget scripts from a CDN.** myst-nb would load require.js and the widget manager from
+  CDNs on every page whose notebook stored widget state; the book keeps its pages offline, so those
+  scripts are left out (widgets need a kernel anyway: open the chapter in Colab or Jupyter).
+- **``{grubook-chapters}``**: the chapter map of the landing page. Each content line is
+  ``N | title | what the chapter does``; a chapter whose notebook ``chapters/NN_*.ipynb`` is in
+  ``_toc.yml`` gets a link, the others are marked *coming*.
+- **``{grubook-status}``**: a table of every chapter notebook listed in ``_toc.yml``, with the
+  run time, date, Python, torch and platform that ``make execute`` stored in
+  ``metadata.grubook``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
+
+#: Where the pages find MathJax, under ``_static``.
+MATHJAX_DIR = "mathjax"
+MATHJAX_ENTRY = "tex-mml-chtml.js"
+#: What MathJax's CommonHTML build may load at run time: the combined file itself, its fonts, the
+#: TeX extensions it autoloads (``\boldsymbol``, ``\cancel``, ...), and what its menu loads on
+#: demand (accessibility, speech). The other combined builds and the SVG output are left out.
+MATHJAX_PARTS = [MATHJAX_ENTRY, "input/tex/extensions", "output/chtml/fonts", "a11y", "sre", "ui"]
+
+
+def mathjax_source() -> Path:
+    """The ``es5`` folder of MathJax 3 inside the installed ``django-static-mathjax`` package."""
+    import mathjax  # the import name of django-static-mathjax
+
+    folder = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    if not (folder / MATHJAX_ENTRY).is_file():
+        raise FileNotFoundError(f"grubook_sphinx: no {MATHJAX_ENTRY} in {folder}")
+    return folder
+
+
+def on_config_inited(app: Sphinx, config: Config) -> None:
+    config.mathjax_path = f"{MATHJAX_DIR}/{MATHJAX_ENTRY}"  # Sphinx puts it under _static/
+    config.nb_ipywidgets_js = {}
+
+
+def drop_thebe(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Leave sphinx-thebe's scripts off the pages: the book has no thebe button
+    (``launch_buttons.thebe: false``), and the loader would name a CDN (and is added twice)."""
+    if "script_files" in context:
+        context["script_files"] = [
+            script
+            for script in context["script_files"]
+            if "thebe" not in str(script) and "thebe" not in str(getattr(script, "attributes", {}))
+        ]
+
+
+def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    source = mathjax_source()
+    target = Path(app.outdir) / "_static" / MATHJAX_DIR
+    for part in MATHJAX_PARTS:
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target / part, dirs_exist_ok=True)
+        else:
+            (target / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / part, target / part)
+
+
+def toc_files(srcdir: Path) -> list[str]:
+    """Every ``file:`` entry of ``_toc.yml`` (and its root), in the order of the book."""
+    toc = yaml.safe_load((srcdir / "_toc.yml").read_text(encoding="utf-8"))
+    found: list[str] = [toc["root"]] if "root" in toc else []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, dict):
+            if "file" in item:
+                found.append(str(item["file"]))
+            for value in item.values():
+                walk(value)
+        elif isinstance(item, list):
+            for value in item:
+                walk(value)
+
+    walk({key: value for key, value in toc.items() if key != "root"})
+    return found
+
+
+def chapter_notebooks(srcdir: Path) -> list[tuple[str, Path]]:
+    """(docname, path) of each notebook listed in ``_toc.yml``, in the book's order."""
+    result = []
+    for entry in toc_files(srcdir):
+        docname = entry.removesuffix(".ipynb")
+        path = srcdir / f"{docname}.ipynb"
+        if path.is_file():
+            result.append((docname, path))
+    return result
+
+
+def read_run(path: Path) -> dict[str, Any]:
+    """``metadata.grubook`` of a notebook, as ``make execute`` stored it (empty if absent)."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return notebook.get("metadata", {}).get("grubook", {}) or {}
+
+
+def _cell(content: nodes.Node | str) -> nodes.entry:
+    entry = nodes.entry()
+    if isinstance(content, str):
+        entry += nodes.paragraph(text=content)
+    else:
+        entry += nodes.paragraph("", "", content)
+    return entry
+
+
+class StatusDirective(SphinxDirective):
+    """``{grubook-status}``: the stored run of every chapter notebook, as a table.
+
+    Option ``:columns:`` (space-separated) picks among ``chapter seconds executed python torch
+    platform``; the default shows them all. A last row gives the total run time.
+    """
+
+    has_content = False
+    option_spec = {"columns": directives.unchanged}
+    all_columns = {
+        "chapter": "Chapter",
+        "seconds": "Run time (s)",
+        "executed": "Executed (UTC)",
+        "python": "Python",
+        "torch": "torch",
+        "platform": "Platform",
+    }
+
+    def run(self) -> list[nodes.Node]:
+        columns = self.options.get("columns", " ".join(self.all_columns)).split()
+        unknown = [c for c in columns if c not in self.all_columns]
+        if unknown:
+            raise self.error(f"grubook-status: unknown columns {unknown}")
+        srcdir = Path(self.env.srcdir)
+        self.env.note_dependency(str(srcdir / "_toc.yml"))
+        notebooks = chapter_notebooks(srcdir)
+        if not notebooks:
+            return [nodes.paragraph(text="No chapter notebook is in the book yet.")]
+
+        table = nodes.table(classes=["grubook-status"])
+        group = nodes.tgroup(cols=len(columns))
+        table += group
+        group.extend(nodes.colspec(colwidth=1) for _ in columns)
+        head = nodes.thead()
+        row = nodes.row()
+        row.extend(_cell(self.all_columns[c]) for c in columns)
+        head += row
+        group += head
+        body = nodes.tbody()
+        group += body
+        total = 0.0
+        for docname, path in notebooks:
+            self.env.note_dependency(str(path))
+            run = read_run(path)
+            seconds = run.get("execution_seconds")
+            total += seconds or 0.0
+            row = nodes.row()
+            for column in columns:
+                if column == "chapter":
+                    ref = addnodes.pending_xref(
+                        "", refdomain="std", reftype="doc", reftarget="/" + docname,
+                        refexplicit=False, refdoc=self.env.docname, refwarn=True,
+                    )  # fmt: skip
+                    ref += nodes.inline(text=docname)
+                    row += _cell(ref)
+                elif column == "seconds":
+                    row += _cell("—" if seconds is None else f"{seconds:.1f}")
+                elif column == "executed":
+                    row += _cell(str(run.get("executed_at", "—")).replace("T", " ")[:16])
+                else:
+                    row += _cell(str(run.get(column, "—")))
+            body += row
+        if "seconds" in columns:
+            row = nodes.row()
+            for column in columns:
+                text = {"chapter": "All chapters", "seconds": f"{total:.1f}"}.get(column, "")
+                row += _cell(text)
+            body += row
+        return [table]
+
+
+class ChaptersDirective(SphinxDirective):
+    """``{grubook-chapters}``: the planned chapters, linked where they exist (see module doc)."""
+
+    has_content = True
+
+    def run(self) -> list[nodes.Node]:
+        srcdir = Path(self.env.srcdir)
+        self.env.note_dependency(str(srcdir / "_toc.yml"))
+        existing = {}
+        for docname, _ in chapter_notebooks(srcdir):
+            number = Path(docname).name.split("_", 1)[0]
+            if number.isdigit():
+                existing[int(number)] = docname
+        lines = ["| | Chapter | What you build or measure |", "| --- | --- | --- |"]
+        for line in self.content:
+            if not line.strip():
+                continue
+            try:
+                number, title, what = (part.strip() for part in line.split("|", 2))
+                number = int(number)
+            except ValueError as error:
+                message = f"grubook-chapters: expected 'N | title | what', got {line!r}"
+                raise self.error(message) from error
+            if number in existing:
+                chapter = f"{{doc}}`{title} </{existing[number]}>`"
+            else:
+                chapter = f"{title} *(coming)*"
+            lines.append(f"| {number} | {chapter} | {what} |")
+        container = nodes.container(classes=["grubook-chapters"])
+        self.state.nested_parse(StringList(lines, source=self.env.docname), 0, container)
+        return container.children
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("config-inited", on_config_inited)
+    app.connect("build-finished", copy_mathjax)
+    app.connect("html-page-context", drop_thebe, priority=900)
+    app.add_directive("grubook-status", StatusDirective)
+    app.add_directive("grubook-chapters", ChaptersDirective)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

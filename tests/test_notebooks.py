@@ -1,0 +1,238 @@
+"""The chapter notebooks follow CONTRIBUTING.md: the structure the build, the site and the course
+rely on. Runs on the stored notebooks (no kernel); ``make test-notebooks`` re-runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+MAX_SECONDS = 90
+FENCE = r"^(?:`{3,}|:{3,})"
+EXERCISE = re.compile(
+    FENCE + r"\{exercise(?:-start)?\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", re.M
+)
+SOLUTION_START = re.compile(FENCE + r"\{solution-start\}\s+(\S+)", re.M)
+SOLUTION_END = re.compile(FENCE + r"\{solution-end\}", re.M)
+
+
+def source(cell) -> str:
+    text = cell["source"]
+    return text if isinstance(text, str) else "".join(text)
+
+
+def tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def load(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def setup_cell_from_contributing() -> str:
+    """The setup cell exactly as CONTRIBUTING.md gives it."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^([ \t]*)```python\n(.*?)^\1```", text, re.M | re.S)
+    cells = [textwrap.dedent(body) for _, body in blocks if 'find_spec("grubook")' in body]
+    assert len(cells) == 1, "CONTRIBUTING.md should show the setup cell once"
+    return cells[0].strip()
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(item):
+        if isinstance(item, dict):
+            if "file" in item:
+                files.append(str(item["file"]))
+            for key, value in item.items():
+                if key != "root":
+                    walk(value)
+        elif isinstance(item, list):
+            for value in item:
+                walk(value)
+
+    walk(toc)
+    return files
+
+
+def headings_outside_code(markdown: str) -> list[str]:
+    """Markdown ATX headings of level 1, skipping fenced code."""
+    found, fenced = [], False
+    for line in markdown.splitlines():
+        if re.match(r"^\s*(```|~~~)", line):
+            fenced = not fenced
+        elif not fenced and re.match(r"^# \S", line):
+            found.append(line)
+    return found
+
+
+chapter = pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+
+
+def test_the_book_has_chapters_1_and_2():
+    names = [path.name for path in CHAPTERS]
+    for number in ("01", "02"):
+        assert any(name.startswith(f"{number}_") for name in names), (
+            f"chapter {number} is missing: no chapters/{number}_*.ipynb in {names}"
+        )
+
+
+@chapter
+def test_is_valid_nbformat(path):
+    json.loads(path.read_text(encoding="utf-8"))
+    notebook = load(path)
+    nbformat.validate(notebook)
+    assert notebook.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@chapter
+def test_every_code_cell_ran_in_order_without_errors(path):
+    counts = []
+    for index, cell in enumerate(load(path).cells):
+        if cell.cell_type != "code":
+            continue
+        assert cell.execution_count is not None, f"cell {index} was not executed"
+        counts.append(cell.execution_count)
+        for output in cell.outputs:
+            if output.output_type == "error":
+                assert "raises-exception" in tags(cell), (
+                    f"cell {index} stored an error ({output.ename}) without the tag "
+                    f"raises-exception"
+                )
+    assert counts == sorted(counts) and len(set(counts)) == len(counts), (
+        f"execution counts not strictly increasing: {counts} (run make execute)"
+    )
+
+
+@chapter
+def test_first_cell_has_one_title(path):
+    first = load(path).cells[0]
+    assert first.cell_type == "markdown", "the first cell must be markdown"
+    titles = headings_outside_code(source(first))
+    assert len(titles) == 1, f"the first cell needs exactly one H1, found {titles}"
+    others = [
+        (index, title)
+        for index, cell in enumerate(load(path).cells[1:], start=1)
+        if cell.cell_type == "markdown"
+        for title in headings_outside_code(source(cell))
+    ]
+    assert not others, f"H1 headings after the first cell: {others}"
+
+
+@chapter
+def test_second_cell_is_the_setup_cell(path):
+    cell = load(path).cells[1]
+    assert cell.cell_type == "code" and "setup" in tags(cell), "cell 2 must be code tagged setup"
+    assert source(cell).strip() == setup_cell_from_contributing(), (
+        "cell 2 must be the setup cell of CONTRIBUTING.md, unchanged"
+    )
+    assert "git+https://github.com/grubook/grubook" in source(cell)
+
+
+@chapter
+def test_run_time_is_recorded_and_short(path):
+    run = load(path).metadata.get("grubook", {})
+    for key in ("execution_seconds", "executed_at", "python", "torch", "platform"):
+        assert key in run, f"metadata.grubook.{key} missing: run make execute"
+    assert 0 < run["execution_seconds"] <= MAX_SECONDS, (
+        f"{path.name} ran {run['execution_seconds']} s, more than {MAX_SECONDS} s"
+    )
+
+
+@chapter
+def test_no_figure_reprs_stored(path):
+    """A figure is stored as an image; a ``<Figure size ...>`` text output (a returned figure's
+    repr) is noise on the site and breaks nbval's comparison. The text/plain fallback that goes
+    with an image is fine."""
+    for index, cell in enumerate(load(path).cells):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if any(mime.startswith("image/") for mime in data):
+                continue
+            text = output.get("text", "") + data.get("text/plain", "")
+            assert "<Figure size" not in text, (
+                f"cell {index} stores a <Figure ...> repr: assign to _ or end with plt.show()"
+            )
+
+
+@chapter
+def test_exercises_have_solutions_tagged_solution(path):
+    cells = load(path).cells
+    exercises = []
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            for label in EXERCISE.findall(source(cell)):
+                assert "solution" not in tags(cell), f"exercise {label} is tagged solution"
+                exercises.append(label)
+    assert len(exercises) >= 3, f"{path.name} has {len(exercises)} exercises, needs 3 or more"
+    assert len(set(exercises)) == len(exercises), f"duplicate exercise labels: {exercises}"
+
+    solved, open_label = [], None
+    for index, cell in enumerate(cells):
+        text = source(cell) if cell.cell_type == "markdown" else ""
+        starts, ends = SOLUTION_START.findall(text), SOLUTION_END.findall(text)
+        if starts:
+            assert open_label is None, f"cell {index}: solution of {open_label} not ended"
+            assert len(starts) == 1, f"cell {index}: two solution-starts in one cell"
+            open_label = starts[0]
+            assert open_label in exercises, f"cell {index}: solution of unknown {open_label}"
+            solved.append(open_label)
+        if open_label is not None:
+            assert "solution" in tags(cell), (
+                f"cell {index} is part of the solution of {open_label} but not tagged solution"
+            )
+        elif "solution" in tags(cell):
+            raise AssertionError(f"cell {index} is tagged solution but is outside a solution")
+        if ends:
+            assert open_label is not None, f"cell {index}: solution-end without a start"
+            open_label = None
+    assert open_label is None, f"the solution of {open_label} has no solution-end"
+    unsolved = [label for label in exercises if label not in solved]
+    assert not unsolved, f"exercises without a solution: {unsolved}"
+    assert len(solved) == len(set(solved)), f"an exercise has two solutions: {solved}"
+
+
+def test_toc_lists_every_chapter_and_only_existing_files():
+    files = toc_files()
+    for entry in files:
+        candidates = [ROOT / entry] + [ROOT / f"{entry}{ext}" for ext in (".md", ".ipynb")]
+        assert any(c.is_file() for c in candidates), f"_toc.yml lists {entry}, which is missing"
+    listed = {entry.removesuffix(".ipynb") for entry in files}
+    for path in CHAPTERS:
+        entry = path.relative_to(ROOT).with_suffix("").as_posix()
+        assert entry in listed, f"{path.name} is not in _toc.yml"
+
+
+def test_student_notebooks_lose_exactly_the_solution_cells(tmp_path):
+    """What ``make student-notebooks`` does (nbconvert's TagRemovePreprocessor), on chapter 1."""
+    from nbconvert.exporters import NotebookExporter
+    from traitlets.config import Config
+
+    if not CHAPTERS:
+        pytest.fail("no chapter notebooks to check")
+    path = CHAPTERS[0]
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = ["solution"]
+    body, _ = NotebookExporter(config=config).from_filename(str(path))
+    target = tmp_path / path.name
+    target.write_text(body, encoding="utf-8")
+
+    original = load(path).cells
+    student = load(target).cells
+    kept = [cell for cell in original if "solution" not in tags(cell)]
+    assert len(kept) < len(original), f"{path.name} has no solution cells"
+    assert [source(c) for c in student] == [source(c) for c in kept]
+    assert [c.cell_type for c in student] == [c.cell_type for c in kept]
+    assert not any("solution" in tags(c) for c in student)
+    assert not any(SOLUTION_START.search(source(c)) for c in student)

@@ -1,0 +1,242 @@
+"""The built site in a headless browser (``make test-site``, after ``make book``).
+
+Serves ``_build/html`` on 127.0.0.1 and opens the landing page, every chapter and the appendix in
+Debian's Chromium through playwright. Each page must load without console errors and without any
+request leaving 127.0.0.1 (the site works offline), render its math with MathJax, show the figures
+and no tracebacks the notebook does not mean to show, and link to the notebook in Colab. Full-page
+screenshots go to ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.site
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+COLAB = "https://colab.research.google.com/github/grubook/grubook/blob/main/chapters/{}"
+APPENDIX = ["notation", "api", "references", "status", "instructors"]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+# MathJax needs a moment after "load" to typeset; this many ms at most.
+MATH_TIMEOUT_MS = 20_000
+
+
+# The article's text without code blocks, inline code and typeset math.
+PROSE_TEXT = """() => {
+  const article = document.querySelector("article.bd-article").cloneNode(true);
+  article.querySelectorAll("pre, code, mjx-container, script, style").forEach(e => e.remove());
+  return article.textContent;
+}"""
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    """Base URL of ``_build/html`` served on a free port of 127.0.0.1."""
+    if not (HTML / "intro.html").is_file():
+        pytest.fail(f"no built site in {HTML}: run make book first")
+    handler = functools.partial(QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """One page opened in a fresh browser context, with what it logged and requested."""
+
+    def __init__(self, browser, url: str, screenshot: str | None = None):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on(
+            "requestfailed",
+            lambda request: self.errors.append(f"request failed: {request.url}"),
+        )
+        response = self.page.goto(url, wait_until="load")
+        assert response is not None and response.ok, f"{url}: HTTP {response and response.status}"
+        self.page.wait_for_load_state("networkidle")
+        self.wait_for_math()
+        if screenshot:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text} ({message.location.get('url')})")
+
+    def wait_for_math(self) -> None:
+        """Wait until MathJax has typeset the page (if the page has math)."""
+        if self.page.locator(".math, .math-wrapper, span.math, div.math").count() == 0:
+            return
+        self.page.wait_for_function(
+            "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+            " && document.querySelectorAll('mjx-container').length > 0",
+            timeout=MATH_TIMEOUT_MS,
+        )
+        self.page.evaluate("() => MathJax.startup.promise")
+
+    def foreign_requests(self) -> list[str]:
+        return [
+            url
+            for url in self.requests
+            if urlsplit(url).scheme not in ("data", "blob", "about")
+            and urlsplit(url).hostname != "127.0.0.1"
+        ]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def check_common(visit: Visit, name: str) -> None:
+    assert not visit.errors, f"{name}: console errors:\n" + "\n".join(visit.errors)
+    foreign = visit.foreign_requests()
+    assert not foreign, f"{name}: requests that leave the site:\n" + "\n".join(foreign)
+    check_math(visit, name)
+
+
+def check_math(visit: Visit, name: str) -> None:
+    page = visit.page
+    math_nodes = page.locator("span.math, div.math").count()
+    if math_nodes:
+        rendered = page.locator("mjx-container").count()
+        assert rendered >= math_nodes, f"{name}: {math_nodes} math nodes, {rendered} typeset"
+        errors = page.locator("mjx-merror").all_inner_texts()
+        assert not errors, f"{name}: MathJax errors: {errors}"
+    # Raw TeX left in the prose (code excluded) means the math was never typeset.
+    text = page.evaluate(PROSE_TEXT)
+    for marker in ("\\(", "\\[", "$$"):
+        assert marker not in text, f"{name}: raw TeX {marker!r} left in the page text"
+
+
+def notebook_facts(path: Path) -> dict[str, int]:
+    """What the stored notebook shows: image outputs, and errors it means to raise."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    images = expected_errors = 0
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        tags = cell.get("metadata", {}).get("tags", [])
+        hidden = "remove-output" in tags or "remove-cell" in tags
+        for output in cell.get("outputs", []):
+            if output["output_type"] in ("display_data", "execute_result") and not hidden:
+                images += int("image/png" in output.get("data", {}))
+            if output["output_type"] == "error" and "raises-exception" in tags:
+                expected_errors += 1
+    return {"images": images, "expected_errors": expected_errors}
+
+
+def test_landing_page(site, browser):
+    visit = Visit(browser, f"{site}/intro.html", screenshot="intro.png")
+    try:
+        check_common(visit, "intro")
+        # The root redirects to the landing page.
+        assert visit.page.locator("h1").first.inner_text().startswith("grubook")
+    finally:
+        visit.close()
+
+
+def test_root_redirects_to_landing_page(site, browser):
+    visit = Visit(browser, f"{site}/index.html")
+    try:
+        visit.page.wait_for_url("**/intro.html")
+    finally:
+        visit.close()
+
+
+def test_book_has_chapters():
+    assert CHAPTERS, "no chapter notebooks in chapters/"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda path: path.stem)
+def test_chapter_page(site, browser, notebook):
+    page_path = HTML / "chapters" / f"{notebook.stem}.html"
+    assert page_path.is_file(), f"{notebook.name} has no page {page_path}: is it in _toc.yml?"
+    visit = Visit(browser, f"{site}/chapters/{notebook.stem}.html", f"{notebook.stem}.png")
+    try:
+        check_common(visit, notebook.name)
+        page = visit.page
+        facts = notebook_facts(notebook)
+
+        images = page.locator(".cell_output img").count()
+        assert images >= facts["images"], (
+            f"{notebook.name}: {facts['images']} stored figures, {images} on the page"
+        )
+
+        tracebacks = page.locator(".output.traceback").count()
+        assert tracebacks == facts["expected_errors"], (
+            f"{notebook.name}: {tracebacks} tracebacks on the page, "
+            f"{facts['expected_errors']} from cells tagged raises-exception"
+        )
+        text = page.locator("article.bd-article").inner_text()
+        shown = text.count("Traceback (most recent call last)")
+        assert shown <= facts["expected_errors"], f"{notebook.name}: unexpected traceback text"
+
+        hrefs = page.eval_on_selector_all("a[href*='colab']", "links => links.map(a => a.href)")
+        assert hrefs == [COLAB.format(notebook.name)], f"{notebook.name}: Colab links {hrefs}"
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize("name", APPENDIX)
+def test_appendix_page(site, browser, name):
+    visit = Visit(browser, f"{site}/chapters/{name}.html", f"{name}.png")
+    try:
+        check_common(visit, name)
+    finally:
+        visit.close()
+
+
+def test_status_page_lists_every_chapter(site, browser):
+    visit = Visit(browser, f"{site}/chapters/status.html")
+    try:
+        table = visit.page.locator("table.grubook-status").inner_text()
+        for notebook in CHAPTERS:
+            title = notebook_title(notebook)
+            assert title in table, f"status table lacks {notebook.name} ({title!r})"
+    finally:
+        visit.close()
+
+
+def notebook_title(path: Path) -> str:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    source = "".join(notebook["cells"][0]["source"])
+    return next(line[2:].strip() for line in source.splitlines() if line.startswith("# "))
