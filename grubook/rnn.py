@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from grubook._checks import check_float_input, check_shape, check_size, check_tensor
-from grubook.layer import RecurrentLayer
+from grubook.recurrent import RecurrentLayer
 
 __all__ = ["RNN", "RNNCell"]
 
