@@ -80,10 +80,11 @@ class GRUCell(nn.Module):
         - **h'** (B, H) or (H,): the next hidden state.
 
     Attributes:
-        weight_ih: (3H, I), rows in gate order ``(W_ir|W_iz|W_in)``.
-        weight_hh: (3H, H), ``(W_hr|W_hz|W_hn)``.
-        bias_ih, bias_hh: (3H,), ``(b_ir|b_iz|b_in)`` and ``(b_hr|b_hz|b_hn)``.
-        All initialised from :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})`, as in ``nn.GRUCell``:
+        - **weight_ih** (3H, I): rows in gate order ``(W_ir|W_iz|W_in)``.
+        - **weight_hh** (3H, H): ``(W_hr|W_hz|W_hn)``.
+        - **bias_ih**, **bias_hh** (3H,): ``(b_ir|b_iz|b_in)`` and ``(b_hr|b_hz|b_hn)``.
+
+        All start from :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})`, as in ``nn.GRUCell``:
         a ``state_dict`` moves between the two in both directions.
 
     .. note::

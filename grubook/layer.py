@@ -73,10 +73,12 @@ class GRU(RecurrentLayer):
           step (for the reverse direction: after reading back to step 1).
 
     Attributes:
-        weight_ih_l[k]: (3H, I) for k = 0, else (3H, D*H), rows ``(W_ir|W_iz|W_in)``.
-        weight_hh_l[k]: (3H, H), ``(W_hr|W_hz|W_hn)``. bias_ih_l[k], bias_hh_l[k]: (3H,).
+        - **weight_ih_l[k]** (3H, I) for k = 0, else (3H, D*H): rows ``(W_ir|W_iz|W_in)``.
+        - **weight_hh_l[k]** (3H, H): ``(W_hr|W_hz|W_hn)``.
+        - **bias_ih_l[k]**, **bias_hh_l[k]** (3H,).
+
         The reverse direction's have the suffix ``_reverse``. All start from
-        :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})`.
+        :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})`, as in ``nn.GRU``.
 
     Example::
 

@@ -38,8 +38,9 @@ class RNNCell(nn.Module):
     Outputs: h' (B, H) or (H,).
 
     Attributes:
-        weight_ih (H, I), weight_hh (H, H), bias_ih (H,), bias_hh (H,), all from
-        :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})` as in ``nn.RNNCell``.
+        - **weight_ih** (H, I), **weight_hh** (H, H), **bias_ih** (H,), **bias_hh** (H,).
+
+        All start from :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})`, as in ``nn.RNNCell``.
 
     Example::
 
