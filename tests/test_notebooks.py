@@ -236,3 +236,34 @@ def test_student_notebooks_lose_exactly_the_solution_cells(tmp_path):
     assert [c.cell_type for c in student] == [c.cell_type for c in kept]
     assert not any("solution" in tags(c) for c in student)
     assert not any(SOLUTION_START.search(source(c)) for c in student)
+
+
+@chapter
+def test_chapter_checks_its_own_results(path):
+    """nbval compares the cells marked ``# NBVAL_CHECK_OUTPUT`` and fails on a failed ``assert``;
+    a chapter with neither would pass CI whatever its code computed."""
+    code = [source(c) for c in load(path).cells if c.cell_type == "code"]
+    checked = [s for s in code if s.lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
+    asserting = [
+        s for s in code if re.search(r"^\s*(assert\b|torch\.testing\.assert_close)", s, re.M)
+    ]
+    assert checked, f"{path.name}: no cell starts with # NBVAL_CHECK_OUTPUT"
+    assert len(asserting) >= 3, f"{path.name}: only {len(asserting)} cells assert a result"
+
+
+@chapter
+def test_prose_glues_only_names_the_code_glues(path):
+    """Every ``{glue:...}`name``` in the prose names a value the stored outputs glue (else the
+    build warns), and every glued value is shown in the prose (no dead numbers)."""
+    cells = load(path).cells
+    prose = "\n".join(source(c) for c in cells if c.cell_type == "markdown")
+    used = set(re.findall(r"\{glue(?::\w+)?\}`([A-Za-z_]\w*)", prose))
+    glued = {
+        output["metadata"]["scrapbook"]["name"]
+        for cell in cells
+        for output in cell.get("outputs", [])
+        if "scrapbook" in (output.get("metadata") or {})
+    }
+    assert used, f"{path.name}: no number in the prose comes from glue"
+    assert used <= glued, f"{path.name}: prose uses names nothing glues: {sorted(used - glued)}"
+    assert glued <= used, f"{path.name}: glued but never shown: {sorted(glued - used)}"
