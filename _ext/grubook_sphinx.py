@@ -130,7 +130,7 @@ class StatusDirective(SphinxDirective):
     """``{grubook-status}``: the stored run of every chapter notebook, as a table.
 
     Option ``:columns:`` (space-separated) picks among ``chapter seconds executed python torch
-    platform``; the default shows them all. A last row gives the total run time.
+    platform cpu``; the default shows them all. A last row gives the total run time.
     """
 
     has_content = False
@@ -142,6 +142,7 @@ class StatusDirective(SphinxDirective):
         "python": "Python",
         "torch": "torch",
         "platform": "Platform",
+        "cpu": "CPU",
     }
 
     def run(self) -> list[nodes.Node]:

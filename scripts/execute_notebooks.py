@@ -5,7 +5,8 @@ notebook's folder, with at most 300 s a cell; widget state is kept so the site c
 is stored in ``metadata.grubook``::
 
     {"execution_seconds": 12.3, "executed_at": "2025-01-01T12:00:00+00:00",
-     "python": "3.11.2", "torch": "2.13.0+cpu", "platform": "Linux-...-x86_64"}
+     "python": "3.11.2", "torch": "2.13.0+cpu", "platform": "Linux-...-x86_64",
+     "cpu": "AMD EPYC ... (2 cores)"}
 
 (the status page of the book shows them). A cell error stops the script with a non-zero exit,
 and that notebook is left as it was.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import sys
 import time
@@ -30,14 +32,28 @@ CELL_TIMEOUT_S = 300
 KERNEL = "python3"
 
 
+def cpu_name() -> str:
+    """The processor's model name and the number of cores this process may use."""
+    name = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{name} ({cores} cores)"
+
+
 def kernel_versions() -> dict[str, str]:
-    """Python, torch and platform of the environment the kernels run in (this one)."""
+    """Python, torch, platform and CPU of the environment the kernels run in (this one)."""
     import torch
 
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "platform": platform.platform(),
+        "cpu": cpu_name(),
     }
 
 
