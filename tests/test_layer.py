@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 from torch.autograd import gradcheck
@@ -61,7 +61,6 @@ def _nn_forward(ref: nn.GRU, x, h0, lengths, T):
     return out, h_n
 
 
-@settings(max_examples=60)
 @given(cfg=gru_configs())
 def test_matches_nn_gru(cfg):
     I, H, T, B, L = cfg["I"], cfg["H"], cfg["T"], cfg["B"], cfg["L"]
@@ -108,7 +107,6 @@ def test_matches_nn_gru(cfg):
     assert_close(p_ours, p_ref, **TOL)
 
 
-@settings(max_examples=40)
 @given(
     I=st.integers(1, 6),
     H=st.integers(1, 6),
@@ -182,7 +180,6 @@ def cho_gru(gru: grubook.GRU, x: torch.Tensor, h0: torch.Tensor, lengths: list[i
     return layer_input, h_n
 
 
-@settings(max_examples=30)
 @given(
     I=st.integers(1, 6),
     H=st.integers(1, 6),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 from torch.autograd import gradcheck
@@ -24,7 +24,6 @@ def _grads(model, outs, upstreams, inputs):
     return grads[: len(inputs)], dict(zip(named, grads[len(inputs) :], strict=True))
 
 
-@settings(max_examples=40)
 @given(
     I=st.integers(1, 6),
     H=st.integers(1, 6),
