@@ -180,8 +180,10 @@ def from_first_version(
     The first version computes, on the concatenation :math:`[x, h]`,
 
     .. math::
-        r = \sigma(W_r [x, h] + b_r),\quad u = \sigma(W_u [x, h] + b_u),\quad
-        \tilde h = \tanh(W_c [x, r \odot h] + b_c),\quad h' = (1 - u) \odot h + u \odot \tilde h.
+        \begin{array}{ll}
+        r = \sigma(W_r [x, h] + b_r), & u = \sigma(W_u [x, h] + b_u), \\
+        \tilde h = \tanh(W_c [x, r \odot h] + b_c), & h' = (1 - u) \odot h + u \odot \tilde h.
+        \end{array}
 
     Splitting each :math:`W` column-wise into its input part (first I columns) and hidden part
     gives ``reset_after=False`` weights. Its update gate :math:`u` weights the *new* candidate,

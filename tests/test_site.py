@@ -145,6 +145,13 @@ def check_math(visit: Visit, name: str) -> None:
     text = page.evaluate(PROSE_TEXT)
     for marker in ("\\(", "\\[", "$$"):
         assert marker not in text, f"{name}: raw TeX {marker!r} left in the page text"
+    # A displayed equation wider than the text column is cut off (or scrolls): break it.
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('mjx-container[display="true"]')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1)
+            .map(e => `${(e.closest('[id]') || {}).id}: ${e.scrollWidth} > ${e.clientWidth} px`)"""
+    )
+    assert not too_wide, f"{name}: displayed equations wider than the page: {too_wide}"
 
 
 def notebook_facts(path: Path) -> dict[str, int]:
