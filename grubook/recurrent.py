@@ -21,7 +21,7 @@ __all__ = ["RecurrentLayer"]
 
 
 class RecurrentLayer(nn.Module):
-    """Shared machinery of :class:`GRU` and :class:`grubook.RNN`: parameters, checks, the time loop.
+    """Shared machinery of :class:`grubook.GRU` and :class:`grubook.RNN`: parameters, checks, loop.
 
     A subclass sets ``gate_count`` (3 for the GRU, 1 for the Elman RNN) and implements
     ``_step(gi, h, weight_hh, bias_hh) -> (h_next, gates)``.
@@ -54,7 +54,7 @@ class RecurrentLayer(nn.Module):
             warnings.warn(
                 f"{name}: dropout={self.dropout} acts between layers, so it has no effect with "
                 f"num_layers=1",
-                stacklevel=2,
+                stacklevel=3,  # the user's GRU(...) or RNN(...) call
             )
         kw = {"device": device, "dtype": dtype}
         D, H, G = self.num_directions, self.hidden_size, self.gate_count
