@@ -27,6 +27,16 @@ def _grads(model: nn.Module, out: torch.Tensor, upstream: torch.Tensor, *inputs:
     return grads[: len(inputs)], dict(zip(named, grads[len(inputs) :], strict=True))
 
 
+# A short sequence of a small batch, and a seed for its random inputs.
+SEQUENCE_SIZES = {
+    "I": st.integers(1, 6),
+    "H": st.integers(1, 6),
+    "B": st.integers(1, 4),
+    "T": st.integers(1, 6),
+    "seed": st.integers(0, 2**31 - 1),
+}
+
+
 @given(
     I=st.integers(1, 6),
     H=st.integers(1, 6),
@@ -70,13 +80,7 @@ def cho_cell(cell: grubook.GRUCell, x: torch.Tensor, h: torch.Tensor) -> torch.T
     return (1 - z) * n + z * h
 
 
-@given(
-    I=st.integers(1, 6),
-    H=st.integers(1, 6),
-    B=st.integers(1, 4),
-    T=st.integers(1, 6),
-    seed=st.integers(0, 2**31 - 1),
-)
+@given(**SEQUENCE_SIZES)
 def test_reset_before_matches_equations(I, H, B, T, seed):
     gen = torch.Generator().manual_seed(seed)
     cell = grubook.GRUCell(I, H, reset_after=False)
@@ -101,13 +105,7 @@ def test_reset_before_differs_from_reset_after():
 # --- the book's first version -------------------------------------------------------------------
 
 
-@given(
-    I=st.integers(1, 6),
-    H=st.integers(1, 6),
-    B=st.integers(1, 4),
-    T=st.integers(1, 6),
-    seed=st.integers(0, 2**31 - 1),
-)
+@given(**SEQUENCE_SIZES)
 def test_from_first_version_equals_first_version(I, H, B, T, seed):
     torch.manual_seed(seed)
     first = fv.GRUCell(I, H)
