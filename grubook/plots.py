@@ -159,3 +159,70 @@ def draw_unrolled_rnn(T: int = 4, ax: Axes | None = None, *, title: str | None =
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+def plot_history(
+    history: Any,
+    ax: Axes | None = None,
+    *,
+    key: str = "loss",
+    title: str | None = None,
+    ylabel: str | None = None,
+) -> Axes:
+    """Plot training curves: the loss (or the metric) per epoch, training solid, validation dashed.
+
+    Args:
+        history: a :class:`grubook.History` from :func:`grubook.fit`, or a mapping from a legend
+            label to one (several runs on one Axes, e.g. ``{"reset_after=True": h1, ...}``).
+        ax: the Axes to draw on. Default: a new 4.5 x 3 inch figure.
+        key: ``"loss"`` or ``"metric"`` (the history's metric, e.g. accuracy). Default: ``"loss"``.
+        title: the Axes title, or ``None`` for none. Default: ``None``.
+        ylabel: the y-axis label. Default: ``"loss"`` or the metric's name.
+
+    Returns:
+        The Axes, with one solid line (markers at the epochs) per history's training values and a
+        dashed one in the same colour for its validation values, if it has any, and a legend.
+
+    Raises:
+        ValueError: if ``key`` is not ``"loss"`` or ``"metric"``, or a history has no such values.
+
+    Example::
+
+        >>> fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3), layout="constrained")
+        >>> _ = plot_history(history, left)
+        >>> _ = plot_history(history, right, key="metric")
+
+    Introduced in chapter 2, *The GRU cell*.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    if key not in ("loss", "metric"):
+        raise ValueError(f"plot_history: key must be 'loss' or 'metric', got {key!r}")
+    runs = dict(history) if isinstance(history, Mapping) else {"": history}
+    if not runs:
+        raise ValueError("plot_history: history is empty; pass a History or {label: History}")
+    ax = _axes(ax, (4.5, 3.0))
+    for i, (label, run) in enumerate(runs.items()):
+        train, val = getattr(run, f"train_{key}"), getattr(run, f"val_{key}")
+        if len(train) == 0:
+            raise ValueError(f"plot_history: history {label!r} has no train_{key} values")
+        color = f"C{i % 10}"
+        has_val = len(val) > 0
+        name = (f"{label}, train" if has_val else label) if label else "train"
+        ax.plot(np.arange(1, len(train) + 1), train, color=color, marker="o", label=name)
+        if has_val:
+            val_name = f"{label}, validation" if label else "validation"
+            epochs = np.arange(1, len(val) + 1)
+            ax.plot(epochs, val, color=color, linestyle="--", marker="o", label=val_name)
+    first = next(iter(runs.values()))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel or ("loss" if key == "loss" else str(first.metric)))
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(frameon=False, fontsize="small")
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+__all__ += ["plot_history"]
