@@ -155,17 +155,15 @@ def fit(
     name, metric_fn, higher = _metric("fit", metric)
     optimizer = _optimizer(model, optimizer)
     lr_scheduler = scheduler(optimizer) if scheduler is not None else None
+    steps = _Steps(model, optimizer, loss_fn, name, metric_fn, clip, use_lengths)
     history = History(metric=name)
     watch = _Watch(name or "loss", higher if name else False, early_stopping is not None)
     batches = _length(train_loader)
     total = epochs * batches if batches is not None else None
-    bar = tqdm(total=total, desc="fit", unit="batch", disable=None if progress else True)
-    with bar:
+    with _Progress(total, progress) as bar:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
-            loss, score = _train_epoch(
-                model, train_loader, optimizer, loss_fn, metric_fn, clip, use_lengths, epoch, bar
-            )
+            loss, score = steps.epoch(train_loader, epoch, bar)
             history.train_loss.append(loss)
             history.train_metric += [score] if name else []
             if val_loader is not None:
@@ -175,7 +173,7 @@ def fit(
                 history.val_loss.append(val["loss"])
                 history.val_metric += [val[name]] if name else []
                 history.best_epoch = watch.update(model, val, epoch)
-                bar.set_postfix({f"val_{k}": v for k, v in val.items()})
+                bar.show(**{f"val_{k}": v for k, v in val.items()})
             if lr_scheduler is not None:
                 lr_scheduler.step()
             history.epoch_seconds.append(time.perf_counter() - start)
@@ -185,6 +183,31 @@ def fit(
     if watch.state is not None:
         model.load_state_dict(watch.state)
     return history
+
+
+class _Progress:
+    """fit's progress bar: ``tqdm.auto`` over all the batches, the latest values after it."""
+
+    def __init__(self, total: int | None, enabled: bool) -> None:
+        # disable=None: tqdm turns itself off when stderr is not a terminal (a notebook's is on)
+        self.bar = tqdm(total=total, desc="fit", unit="batch", disable=None if enabled else True)
+        self.shown: dict[str, float] = {}
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.bar.close()
+
+    def step(self, **values: float) -> None:
+        """One batch done: advance, and show ``values`` (redrawn at tqdm's own pace)."""
+        self.bar.update()
+        self.show(refresh=False, **values)
+
+    def show(self, refresh: bool = True, **values: float) -> None:
+        """Show ``values`` after the bar, ``accuracy`` as ``acc``, beside the ones shown before."""
+        self.shown.update({k.replace("accuracy", "acc"): v for k, v in values.items()})
+        self.bar.set_postfix(self.shown, refresh=refresh)
 
 
 def _length(loader: Iterable) -> int | None:
@@ -218,30 +241,42 @@ class _Watch:
         return self.epoch
 
 
-def _train_epoch(model, loader, optimizer, loss_fn, metric_fn, clip, use_lengths, epoch, bar):
-    """One pass over the loader; return the epoch's mean loss and metric (``None`` without one)."""
-    model.train()
-    loss_sum = metric_sum = 0.0
-    count = 0
-    steps = _batches("fit", model, loader, loss_fn, metric_fn, use_lengths)
-    for step, (_, loss, k, score) in enumerate(steps, start=1):
-        value = loss.item()
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"fit: the loss is {value} at epoch {epoch}, step {step}; try a lower learning "
-                "rate, clip=1.0, or look for NaN or infinite values in the data"
-            )
-        optimizer.zero_grad()
-        loss.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
-        count += k
-        loss_sum += value * k
-        metric_sum += score * k if score is not None else 0.0
-        bar.update()
-        shown = {"epoch": epoch, "loss": loss_sum / count}
-        bar.set_postfix(shown | ({"acc": metric_sum / count} if score is not None else {}), False)
-    if count == 0:
-        raise ValueError(f"fit: the train_loader yielded no batches in epoch {epoch}")
-    return loss_sum / count, (metric_sum / count if metric_fn is not None else None)
+@dataclasses.dataclass
+class _Steps:
+    """What every training step of one :func:`fit` uses."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    loss_fn: Callable[[Tensor, Tensor], Tensor]
+    metric: str | None
+    metric_fn: Metric | None
+    clip: float | None
+    use_lengths: bool
+
+    def epoch(self, loader: Iterable, epoch: int, bar: _Progress) -> tuple[float, float | None]:
+        """One pass over the loader; return its mean loss and metric (``None`` without one)."""
+        model, name = self.model, self.metric
+        model.train()
+        loss_sum = metric_sum = 0.0
+        count = 0
+        batches = _batches("fit", model, loader, self.loss_fn, self.metric_fn, self.use_lengths)
+        for step, (_, loss, k, score) in enumerate(batches, start=1):
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"fit: the loss is {value} at epoch {epoch}, step {step}; try a lower "
+                    "learning rate, clip=1.0, or look for NaN or infinite values in the data"
+                )
+            self.optimizer.zero_grad()
+            loss.backward()
+            if self.clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), self.clip)
+            self.optimizer.step()
+            count += k
+            loss_sum += value * k
+            metric_sum += score * k if score is not None else 0.0
+            shown = {name: metric_sum / count} if name else {}
+            bar.step(epoch=epoch, loss=loss_sum / count, **shown)
+        if count == 0:
+            raise ValueError(f"fit: the train_loader yielded no batches in epoch {epoch}")
+        return loss_sum / count, (metric_sum / count if name else None)
