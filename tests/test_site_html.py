@@ -6,6 +6,7 @@
   doubled backslashes outside the math.
 - **Figures**: each figure of a chapter has a numbered caption and alt text that says what it
   shows (myst-nb's cell metadata ``mystnb.figure`` and ``mystnb.image.alt``; CONTRIBUTING.md).
+- **References**: the lists label each work as the text cites it, author-year.
 - **Chapters still to come**: the landing page's chapter map links exactly the chapters whose
   notebook is in the book and marks the others *(coming)*; no page says *(coming)* of a chapter
   that exists, or by hand; "chapter N, *Title*" in a docstring links to chapter N under its title.
@@ -28,6 +29,8 @@ CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 EXISTING = {int(path.name[:2]): path for path in CHAPTERS}
 PAGES = [HTML / "intro.html", *sorted((HTML / "chapters").glob("*.html"))]
 IMAGE_FILE = re.compile(r"(_images/|\.(png|jpe?g|svg|gif)$)", re.IGNORECASE)
+# "[Elman, 1990]", "[Hochreiter and Schmidhuber, 1997]", "[Cho et al., 2014b]"
+AUTHOR_YEAR = re.compile(r"\[[^\[\],]+(?: and [^\[\],]+| et al\.)?, (\d{4}|n\.d\.)[a-z]?\]")
 
 
 def read(path: Path) -> BeautifulSoup:
@@ -214,3 +217,11 @@ def test_docstring_chapter_mentions_link_to_the_chapter_under_its_title():
         mention.decompose()
     stray = re.findall(r"[Ii]ntroduced in chapter \d+[^.;]*", page.get_text())
     assert not stray, f"chapter mentions not in the form 'chapter N, *Title*': {stray}"
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda path: path.stem)
+def test_reference_lists_are_labelled_as_the_text_cites(path):
+    """Lists use the in-text author-year form ("[Elman, 1990]"), not pybtex's "[Elm90]"."""
+    labels = [label.get_text(strip=True) for label in article(path).select("div.citation .label")]
+    wrong = [label for label in labels if not AUTHOR_YEAR.fullmatch(label)]
+    assert not wrong, f"{path.name}: reference labels not author-year: {wrong}"
