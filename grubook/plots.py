@@ -278,8 +278,8 @@ def draw_gru_cell(
 
     - ``"gates"``: the reset gate :math:`r_t` and the update gate :math:`z_t`, each a sigmoid
       (:math:`\sigma`) of :math:`x_t` and :math:`h_{t-1}`;
-    - ``"candidate"``: the candidate :math:`n_t = \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn}
-      h_{t-1} + b_{hn}))`, where the reset gate scales the hidden part;
+    - ``"candidate"``: the candidate :math:`n_t`, a tanh of :math:`W_{in} x_t + b_{in}` and of
+      the hidden part scaled by the reset gate, :math:`r_t \odot (W_{hn} h_{t-1} + b_{hn})`;
     - ``"state"``: the new state :math:`h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}`, with the
       copy path from :math:`h_{t-1}` to :math:`h_t` highlighted (:math:`z_t = 1` copies the state).
 

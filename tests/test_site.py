@@ -203,13 +203,27 @@ EQUATIONS = """() => [...document.querySelectorAll('mjx-container[display="true"
 })"""
 
 
+# Inline math wider than its box: the theme clips it (overflow: hidden), so part of it is lost.
+INLINE_MATH_CUT = """() => [...document.querySelectorAll("span.math")].map(e => {
+  const math = e.querySelector("mjx-container > mjx-math");
+  if (!math) return null;
+  const cut = math.getBoundingClientRect().right - e.getBoundingClientRect().right;
+  const owner = e.closest("dl.py");
+  const where = (owner && owner.querySelector(":scope > dt").id)
+    || (e.closest("[id]") || {}).id || "?";
+  const text = e.textContent.trim().slice(0, 60);
+  return cut > 2 ? `#${where}: ${text} (${Math.round(cut)} px cut off)` : null;
+}).filter(Boolean)"""
+
+
 def check_common(visit: Visit, name: str) -> None:
     assert not visit.errors, f"{name}: console errors:\n" + "\n".join(visit.errors)
     foreign = visit.foreign_requests()
     assert not foreign, f"{name}: requests that leave the site:\n" + "\n".join(foreign)
     check_math(visit, name)
-    check_layout(visit, name)
-    check_equation_widths(visit, name)
+    # What a reader cannot see whole, all of it in one report.
+    problems = check_layout(visit) + check_inline_math(visit) + check_equation_widths(visit)
+    assert not problems, f"{name} at {visit.width} px:\n" + "\n".join(problems)
 
 
 def check_math(visit: Visit, name: str) -> None:
@@ -226,32 +240,51 @@ def check_math(visit: Visit, name: str) -> None:
         assert marker not in text, f"{name}: raw TeX {marker!r} left in the page text"
 
 
-def check_layout(visit: Visit, name: str) -> None:
+def check_layout(visit: Visit) -> list[str]:
     """The page does not scroll sideways, and nothing sticks out of the screen."""
     width = visit.width
-    page = visit.page
     # A phone zooms out (innerWidth grows) rather than scroll when the page is too wide.
-    inner, scroll = page.evaluate("() => [window.innerWidth, document.documentElement.scrollWidth]")
-    too_wide = page.evaluate(TOO_WIDE, width)
-    assert inner == width and scroll <= width + 1 and not too_wide, (
-        f"{name} at {width} px scrolls sideways (layout width {inner}, content width {scroll});"
-        " wider than the screen:\n" + "\n".join(too_wide)
+    inner, scroll = visit.page.evaluate(
+        "() => [window.innerWidth, document.documentElement.scrollWidth]"
     )
+    too_wide = visit.page.evaluate(TOO_WIDE, width)
+    if inner == width and scroll <= width + 1 and not too_wide:
+        return []
+    return [
+        f"the page scrolls sideways (layout width {inner}, content width {scroll});"
+        " wider than the screen:",
+        *(f"  {element}" for element in too_wide),
+    ]
 
 
-def check_equation_widths(visit: Visit, name: str) -> None:
+def check_inline_math(visit: Visit) -> list[str]:
+    """No inline math is wider than its line (the theme would cut it off)."""
+    cut = visit.page.evaluate(INLINE_MATH_CUT)
+    if not cut:
+        return []
+    return [
+        "inline math longer than the line is cut off; make it a displayed equation"
+        " (split with `aligned`) or shorter:",
+        *(f"  {math}" for math in cut),
+    ]
+
+
+def check_equation_widths(visit: Visit) -> list[str]:
     """Displayed equations fit their column: all at desktop width, all but one in ten on a phone."""
     equations = visit.page.evaluate(EQUATIONS)
     overflowing = [e for e in equations if e["needs"] > e["box"] + 1]
     allowed = int(len(equations) * PHONE_OVERFLOW_SHARE) if visit.phone else 0
-    listing = "\n".join(
-        f"  {e['where']} {e['number']}: needs {e['needs']} px, its box is {e['box']} px"
-        for e in overflowing
-    )
-    assert len(overflowing) <= allowed, (
-        f"{name} at {visit.width} px: {len(overflowing)} of {len(equations)} displayed equations"
-        f" scroll inside their box (at most {allowed} may); break them with `aligned`:\n{listing}"
-    )
+    if len(overflowing) <= allowed:
+        return []
+    return [
+        f"{len(overflowing)} of {len(equations)} displayed equations scroll inside their box"
+        f" (at most {allowed} may); break them with `aligned`:",
+        *(
+            f"  {e['where']} {e['number']}".rstrip()
+            + f": needs {e['needs']} px, its box is {e['box']} px"
+            for e in overflowing
+        ),
+    ]
 
 
 def notebook_facts(path: Path) -> dict[str, int]:
