@@ -3,6 +3,7 @@
 Every chapter imports it; it only hands names on (see each module for the concept it holds).
 """
 
+from grubook._checks import GRUbookDtypeError, GRUbookTypeError, GRUbookValueError
 from grubook.cell import GRUCell, from_first_version
 from grubook.classifier import GRUClassifier
 from grubook.layer import GRU, GateTrace
@@ -16,6 +17,9 @@ __all__ = [
     "GRU",
     "GRUCell",
     "GRUClassifier",
+    "GRUbookDtypeError",
+    "GRUbookTypeError",
+    "GRUbookValueError",
     "GateTrace",
     "RNN",
     "RNNCell",
