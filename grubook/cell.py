@@ -150,8 +150,10 @@ def from_first_version(
     the update gate's weights and bias change sign. The hidden-side biases are zero.
 
     Args:
-        reset_gate, update_gate, candidate: ``nn.Linear(I + H, H)`` layers, in the first
-            version's order. A missing bias counts as zero.
+        reset_gate: the first version's ``nn.Linear(I + H, H)`` giving :math:`r`; a missing
+            bias counts as zero (so for the other two).
+        update_gate: its ``nn.Linear(I + H, H)`` giving :math:`u`.
+        candidate: its ``nn.Linear(I + H, H)`` giving :math:`\tilde h`.
 
     Returns:
         A ``GRUCell(I, H, reset_after=False)`` whose output equals the first version's next hidden

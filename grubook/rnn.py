@@ -42,13 +42,9 @@ class RNNCell(RecurrentCell):
         device: where to create the parameters. Default: PyTorch's default device.
         dtype: the parameters' dtype. Default: PyTorch's default dtype.
 
-    Inputs: input, hx
-        - **input** (B, I) or (I,) for one unbatched sample.
-        - **hx** (B, H) or (H,): the hidden state :math:`h`. Default: zeros. Also accepted as
-          ``hidden=``, its earlier name.
-
-    Outputs: h'
-        - **h'** (B, H) or (H,): the next hidden state.
+    Inputs and outputs are those of :class:`grubook.GRUCell`: ``cell(input, hx)`` with input
+    (B, I) or (I,) and ``hx`` (B, H) or (H,), zeros if ``None``, returns the next state like
+    ``hx``.
 
     Attributes:
         - **weight_ih** (H, I) and **weight_hh** (H, H).
