@@ -4,6 +4,7 @@ Every chapter imports it; it only hands names on (see each module for the concep
 """
 
 from grubook import data, diagnostics, experiments, timing
+from grubook._checks import GRUbookDtypeError, GRUbookTypeError, GRUbookValueError
 from grubook.cell import GRUCell, from_first_version
 from grubook.checkpoint import load_checkpoint, save_checkpoint
 from grubook.classifier import GRUClassifier
@@ -24,6 +25,9 @@ __all__ = [
     "GRU",
     "GRUCell",
     "GRUClassifier",
+    "GRUbookDtypeError",
+    "GRUbookTypeError",
+    "GRUbookValueError",
     "GateTrace",
     "History",
     "RNN",

@@ -19,6 +19,9 @@ __all__ = ["seed_everything", "seeded"]
 def seed_everything(seed: int = 0) -> int:
     """Seed Python's ``random``, NumPy and PyTorch with ``seed`` and return it.
 
+    Args:
+        seed: a non-negative int (NumPy gets it modulo 2**32). Default: 0.
+
     Example::
 
         >>> seed_everything(0)
