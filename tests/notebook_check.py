@@ -75,6 +75,7 @@ TIMING_WORDS = frozenset({"seconds", "ms", "us", "speedup"})
 MARKERS = ("nbval-skip", "nbval-check-output", "nbval-ignore-output", "raises-exception")
 COMMENTS = {f"# NBVAL_{m.removeprefix('nbval-').replace('-', '_').upper()}": m for m in MARKERS}
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PROPERTY = "notebook_run"  # the user_properties key the summary at the end reads
 
 
@@ -133,8 +134,8 @@ def numbers_agree(stored: str, fresh: str, tolerance: Tolerance) -> bool:
     a, b = float(stored), float(fresh)
     if a == b:
         return True
-    allowed = max(tolerance.rtol * max(abs(a), abs(b)), tolerance.atol, _unit(stored), _unit(fresh))
-    return abs(a - b) <= allowed
+    unit = max(_unit(stored), _unit(fresh)) * (1 + 1e-9)  # 0.51 - 0.50 is 0.010000000000000009
+    return abs(a - b) <= max(tolerance.rtol * max(abs(a), abs(b)), tolerance.atol, unit)
 
 
 def texts_agree(stored: str, fresh: str, tolerance: Tolerance | None) -> bool:
@@ -199,11 +200,19 @@ def cell_rule(cell, stored_glue: set[str]) -> Tolerance | None | bool:
     return None if "nbval-check-output" in found else True
 
 
-def differences(stored, fresh) -> list[str]:
-    """Every disagreement between the stored notebook and a fresh run of it, one line each."""
+def differences(stored, fresh, upto: int | None = None) -> list[str]:
+    """Every disagreement between the stored notebook and a fresh run of it, one line each.
+
+    Args:
+        stored: the notebook as committed.
+        fresh: the same notebook executed now.
+        upto: compare only the cells before this index (those the fresh run reached).
+    """
+    upto = len(stored.cells) if upto is None else upto
     tolerance, by_name = tolerances(stored)
     found = []
-    old, new = glued(stored), glued(fresh)
+    old = {n: v for n, v in glued(stored).items() if v[0] < upto}
+    new = {n: v for n, v in glued(fresh).items() if v[0] < upto}
     for name in sorted(old.keys() | new.keys(), key=lambda n: (old.get(n) or new[n])[0]):
         if name not in new:
             found.append(f"cell {old[name][0]}, glue {name!r}: not glued by the fresh run")
@@ -216,7 +225,7 @@ def differences(stored, fresh) -> list[str]:
                 f"cell {old[name][0]}, glue {name!r}: stored {old[name][1]}, fresh {new[name][1]} "
                 f"(floats within {by_name.get(name, tolerance)})"
             )
-    for index, (before, after) in enumerate(zip(stored.cells, fresh.cells, strict=True)):
+    for index, (before, after) in enumerate(zip(stored.cells[:upto], fresh.cells, strict=False)):
         if before.cell_type != "code":
             continue
         names = {n for n, (i, _) in old.items() if i == index} | {
@@ -237,7 +246,7 @@ def differences(stored, fresh) -> list[str]:
             if difference:
                 how = "exactly" if rule is None else f"floats within {tolerance}"
                 found.append(f"cell {index}, {kind} ({how}): {difference}")
-    return found
+    return sorted(found, key=lambda line: int(line.split(",")[0].split(":")[0].split()[1]))
 
 
 def kernel_manager(python: str | Path, kernel_dir: Path) -> AsyncKernelManager:
@@ -253,12 +262,13 @@ def kernel_manager(python: str | Path, kernel_dir: Path) -> AsyncKernelManager:
 
 @dataclass
 class Run:
-    """A fresh execution of a notebook: the executed copy, its wall time and the first error."""
+    """A fresh execution of a notebook: the executed copy, its wall time, where it stopped."""
 
     notebook: nbformat.NotebookNode
     seconds: float
     kernel_cpu_seconds: float
-    error: str | None = None
+    error: str | None = None  # "cell N raised Name: message" where a cell raised unexpectedly
+    error_cell: int | None = None
 
 
 def execute(
@@ -303,25 +313,28 @@ def execute(
             resources={"metadata": {"path": str(cwd or path.parent.resolve())}},
             on_cell_executed=sample_cpu,
         )
-        start, error = time.perf_counter(), None
+        start, error, where = time.perf_counter(), None, None
         env = {"OMP_WAIT_POLICY": "PASSIVE", **(os.environ if env is None else env)}
         kwargs = {"cleanup_kc": True, "env": env}
         try:
             client.execute(**kwargs)
         except CellExecutionError as failure:
-            error = first_error(notebook) or str(failure)[-2000:]
+            where, error = first_error(notebook) or (None, str(failure)[-2000:])
         seconds = time.perf_counter() - start
-    return Run(notebook, seconds, cpu["seconds"], error)
+    return Run(notebook, seconds, cpu["seconds"], error, where)
 
 
-def first_error(notebook) -> str | None:
-    """'cell N: Name: message' of the first error output of a cell not meant to raise."""
+def first_error(notebook) -> tuple[int, str] | None:
+    """(index, 'cell N raised Name: message (at ----> line)') of the first unexpected error."""
     for index, cell in enumerate(notebook.cells):
         if "raises-exception" in markers(cell):
             continue
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                return f"cell {index} raised {output['ename']}: {output['evalue']}"
+                lines = ANSI.sub("", "\n".join(output.get("traceback", []))).splitlines()
+                at = [line.strip() for line in lines if line.lstrip().startswith("---->")]
+                where = f" (at {at[-1]})" if at else ""
+                return index, f"cell {index} raised {output['ename']}: {output['evalue']}{where}"
     return None
 
 
@@ -329,9 +342,9 @@ def check(path: Path) -> tuple[Run, list[str]]:
     """Run the notebook at ``path`` fresh; return the run and every problem found, one a line."""
     stored = nbformat.read(path, as_version=4)
     run = execute(path)
+    problems = differences(stored, run.notebook, upto=run.error_cell)
     if run.error:
-        return run, [run.error]
-    problems = differences(stored, run.notebook)
+        problems.append(run.error)
     if run.seconds > MAX_SECONDS:
         problems.append(f"ran {run.seconds:.1f} s, more than {MAX_SECONDS} s")
     return run, problems

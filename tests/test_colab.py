@@ -137,7 +137,8 @@ def test_chapter_runs_as_in_colab(path, colab, tmp_path, record_property):
         f"{path.name} (Colab-style): {result.seconds:5.1f} s wall, setup cell included; "
         f"venv built in {colab.seconds:.0f} s; {libraries}",
     )
-    assert result.error is None, f"{path.name} in the Colab-style environment: {result.error}"
+    if result.error:
+        pytest.fail(f"{path.name} in the Colab-style environment: {result.error}", False)
     assert (after["torch"], after["cuda"]) == (f"{TORCH}+cpu", None), (
         f"the setup cell changed torch to {after['torch']} (cuda {after['cuda']})"
     )
