@@ -6,12 +6,12 @@
 - **No widget scripts from a CDN.** myst-nb would load require.js and the widget manager from
   CDNs on every page whose notebook stored widget state; the book keeps its pages offline, so those
   scripts are left out (widgets need a kernel anyway: open the chapter in Colab or Jupyter).
-- **``{grubook-chapters}``**: the chapter map of the landing page. Each content line is
-  ``N | title | what the chapter does``; a chapter whose notebook ``chapters/NN_*.ipynb`` is in
-  ``_toc.yml`` gets a link, the others are marked *coming*.
 - **``{grubook-status}``**: a table of every chapter notebook listed in ``_toc.yml``, with the
   run time, date, Python, torch and platform that ``make execute`` stored in
   ``metadata.grubook``.
+
+The chapter map and the ``{grubook-chapter}`` role are in ``grubook_chapters.py``, the reference
+lists' label style in ``grubook_bibstyle.py``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import yaml
 from docutils import nodes
 from docutils.parsers.rst import directives
-from docutils.statemachine import StringList
+from grubook_chapters import chapter_notebooks
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
@@ -79,36 +78,6 @@ def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
         else:
             (target / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / part, target / part)
-
-
-def toc_files(srcdir: Path) -> list[str]:
-    """Every ``file:`` entry of ``_toc.yml`` (and its root), in the order of the book."""
-    toc = yaml.safe_load((srcdir / "_toc.yml").read_text(encoding="utf-8"))
-    found: list[str] = [toc["root"]] if "root" in toc else []
-
-    def walk(item: Any) -> None:
-        if isinstance(item, dict):
-            if "file" in item:
-                found.append(str(item["file"]))
-            for value in item.values():
-                walk(value)
-        elif isinstance(item, list):
-            for value in item:
-                walk(value)
-
-    walk({key: value for key, value in toc.items() if key != "root"})
-    return found
-
-
-def chapter_notebooks(srcdir: Path) -> list[tuple[str, Path]]:
-    """(docname, path) of each notebook listed in ``_toc.yml``, in the book's order."""
-    result = []
-    for entry in toc_files(srcdir):
-        docname = entry.removesuffix(".ipynb")
-        path = srcdir / f"{docname}.ipynb"
-        if path.is_file():
-            result.append((docname, path))
-    return result
 
 
 def read_run(path: Path) -> dict[str, Any]:
@@ -198,43 +167,9 @@ class StatusDirective(SphinxDirective):
         return [table]
 
 
-class ChaptersDirective(SphinxDirective):
-    """``{grubook-chapters}``: the planned chapters, linked where they exist (see module doc)."""
-
-    has_content = True
-
-    def run(self) -> list[nodes.Node]:
-        srcdir = Path(self.env.srcdir)
-        self.env.note_dependency(str(srcdir / "_toc.yml"))
-        existing = {}
-        for docname, _ in chapter_notebooks(srcdir):
-            number = Path(docname).name.split("_", 1)[0]
-            if number.isdigit():
-                existing[int(number)] = docname
-        lines = ["| | Chapter | What you build or measure |", "| --- | --- | --- |"]
-        for line in self.content:
-            if not line.strip():
-                continue
-            try:
-                number, title, what = (part.strip() for part in line.split("|", 2))
-                number = int(number)
-            except ValueError as error:
-                message = f"grubook-chapters: expected 'N | title | what', got {line!r}"
-                raise self.error(message) from error
-            if number in existing:
-                chapter = f"{{doc}}`{title} </{existing[number]}>`"
-            else:
-                chapter = f"{title} *(coming)*"
-            lines.append(f"| {number} | {chapter} | {what} |")
-        container = nodes.container(classes=["grubook-chapters"])
-        self.state.nested_parse(StringList(lines, source=self.env.docname), 0, container)
-        return container.children
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", on_config_inited)
     app.connect("build-finished", copy_mathjax)
     app.connect("html-page-context", drop_thebe, priority=900)
     app.add_directive("grubook-status", StatusDirective)
-    app.add_directive("grubook-chapters", ChaptersDirective)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

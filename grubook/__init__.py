@@ -3,12 +3,21 @@
 Every chapter imports it; it only hands names on (see each module for the concept it holds).
 """
 
+from grubook import data, diagnostics, experiments, timing
+from grubook._checks import GRUbookDtypeError, GRUbookTypeError, GRUbookValueError
 from grubook.cell import GRUCell, from_first_version
+from grubook.checkpoint import load_checkpoint, save_checkpoint
 from grubook.classifier import GRUClassifier
+from grubook.data import SignOfSum, collate_sequences, make_loader
+from grubook.diagnostics import hidden_state_grad_norms, set_spectral_radius, spectral_radius
+from grubook.evaluation import accuracy, evaluate
 from grubook.layer import GRU, GateTrace
+from grubook.masks import length_mask
 from grubook.notebook import glue
 from grubook.rnn import RNN, RNNCell
-from grubook.seed import seed_everything
+from grubook.seed import seed_everything, seeded
+from grubook.timing import compare_ms, count_calls, median_ms, num_threads
+from grubook.train import History, fit
 
 __version__ = "0.1.0"
 
@@ -16,11 +25,36 @@ __all__ = [
     "GRU",
     "GRUCell",
     "GRUClassifier",
+    "GRUbookDtypeError",
+    "GRUbookTypeError",
+    "GRUbookValueError",
     "GateTrace",
+    "History",
     "RNN",
     "RNNCell",
+    "SignOfSum",
+    "accuracy",
+    "collate_sequences",
+    "compare_ms",
+    "count_calls",
+    "data",
+    "diagnostics",
+    "evaluate",
+    "experiments",
+    "fit",
     "from_first_version",
     "glue",
+    "hidden_state_grad_norms",
+    "length_mask",
+    "load_checkpoint",
+    "make_loader",
+    "median_ms",
+    "num_threads",
+    "save_checkpoint",
     "seed_everything",
+    "seeded",
+    "set_spectral_radius",
+    "spectral_radius",
+    "timing",
     "__version__",
 ]

@@ -8,12 +8,11 @@ arXiv:1412.3555 compare gated units). Introduced in chapter 2, *The GRU cell*.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
-from grubook._checks import check_float_input, check_shape, check_size, check_tensor
+from grubook import _checks as checks
+from grubook.base import RecurrentCell
 
 __all__ = ["GRUCell", "gru_step", "from_first_version"]
 
@@ -28,17 +27,17 @@ def gru_step(
     candidate needs a second matmul on ``r * h``.
     """
     H = h.shape[-1]
-    gi_r, gi_z, gi_n = gi.split(H, dim=-1)
+    gi_r, gi_z, gi_n = gi.tensor_split(3, dim=-1)  # three (B, H) blocks, even for H = 0
     if reset_after:
         gh = torch.nn.functional.linear(h, weight_hh, bias_hh)  # (B, 3H)
-        gh_r, gh_z, gh_n = gh.split(H, dim=-1)
+        gh_r, gh_z, gh_n = gh.tensor_split(3, dim=-1)
         r = torch.sigmoid(gi_r + gh_r)
         z = torch.sigmoid(gi_z + gh_z)
         n = torch.tanh(gi_n + r * gh_n)
     else:
         b_rz, b_n = (None, None) if bias_hh is None else (bias_hh[: 2 * H], bias_hh[2 * H :])
         gh = torch.nn.functional.linear(h, weight_hh[: 2 * H], b_rz)  # (B, 2H)
-        gh_r, gh_z = gh.split(H, dim=-1)
+        gh_r, gh_z = gh.tensor_split(2, dim=-1)
         r = torch.sigmoid(gi_r + gh_r)
         z = torch.sigmoid(gi_z + gh_z)
         n = torch.tanh(gi_n + torch.nn.functional.linear(r * h, weight_hh[2 * H :], b_n))
@@ -46,7 +45,7 @@ def gru_step(
     return h_next, r, z
 
 
-class GRUCell(nn.Module):
+class GRUCell(RecurrentCell):
     r"""A gated recurrent unit cell: one step of the recurrence.
 
     With ``reset_after=True`` (the default, PyTorch's and cuDNN's form) it computes
@@ -69,12 +68,15 @@ class GRUCell(nn.Module):
         input_size: I, the number of features in the input.
         hidden_size: H, the number of features in the hidden state.
         bias: if ``False``, the cell has no ``bias_ih`` and ``bias_hh``. Default: ``True``.
+        device: where to create the parameters. Default: PyTorch's default device.
+        dtype: the parameters' dtype. Default: PyTorch's default dtype.
         reset_after: apply the reset gate after the hidden matmul (``True``, like ``nn.GRUCell``)
-            or before it (``False``, Cho et al.). Default: ``True``.
+            or before it (``False``, Cho et al.). Keyword only. Default: ``True``.
 
-    Inputs: input, hidden
+    Inputs: input, hx
         - **input** (B, I) or (I,) for one unbatched sample.
-        - **hidden** (B, H) or (H,): the hidden state. Default: zeros.
+        - **hx** (B, H) or (H,): the hidden state :math:`h`. Default: zeros. Also accepted as
+          ``hidden=``, its earlier name.
 
     Outputs: h'
         - **h'** (B, H) or (H,): the next hidden state.
@@ -102,73 +104,29 @@ class GRUCell(nn.Module):
     Introduced in chapter 2, *The GRU cell*.
     """
 
+    torch_class = nn.GRUCell
+
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
         bias: bool = True,
-        *,
-        reset_after: bool = True,
         device=None,
         dtype=None,
+        *,
+        reset_after: bool = True,
     ) -> None:
-        super().__init__()
-        self.input_size = check_size("GRUCell", "input_size", input_size)
-        self.hidden_size = check_size("GRUCell", "hidden_size", hidden_size)
-        self.bias = bool(bias)
-        self.reset_after = bool(reset_after)
-        kw = {"device": device, "dtype": dtype}
-        H, I = self.hidden_size, self.input_size
-        self.weight_ih = nn.Parameter(torch.empty(3 * H, I, **kw))
-        self.weight_hh = nn.Parameter(torch.empty(3 * H, H, **kw))
-        if self.bias:
-            self.bias_ih = nn.Parameter(torch.empty(3 * H, **kw))
-            self.bias_hh = nn.Parameter(torch.empty(3 * H, **kw))
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
-        self.reset_parameters()
+        reset_after = checks.check_flag("GRUCell", "reset_after", reset_after)
+        super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
+        self.reset_after = reset_after
 
-    def reset_parameters(self) -> None:
-        """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), in nn.GRUCell's order."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            nn.init.uniform_(weight, -bound, bound)
-
-    def forward(self, input: Tensor, hidden: Tensor | None = None) -> Tensor:
-        check_tensor("GRUCell", "input", input)
-        check_float_input("GRUCell", "input", input, self.weight_ih)
-        if input.dim() not in (1, 2):
-            raise ValueError(
-                f"GRUCell: expected input of shape (B, I) or (I,), got {input.dim()}-D input "
-                f"of shape {tuple(input.shape)}"
-            )
-        batched = input.dim() == 2
-        x = input if batched else input.unsqueeze(0)  # (B, I)
-        B, I = x.shape
-        if I != self.input_size:
-            raise ValueError(
-                f"GRUCell: input has {I} features, expected input_size={self.input_size}"
-            )
-        if hidden is None:
-            h = x.new_zeros(B, self.hidden_size)
-        else:
-            check_tensor("GRUCell", "hidden", hidden)
-            check_float_input("GRUCell", "hidden", hidden, self.weight_ih)
-            expected = (B, self.hidden_size) if batched else (self.hidden_size,)
-            check_shape("GRUCell", "hidden", hidden, expected, "(B, H)" if batched else "(H,)")
-            h = hidden if batched else hidden.unsqueeze(0)
+    def _cell(self, x: Tensor, h: Tensor) -> Tensor:
         gi = torch.nn.functional.linear(x, self.weight_ih, self.bias_ih)  # (B, 3H)
         h_next, _, _ = gru_step(gi, h, self.weight_hh, self.bias_hh, self.reset_after)
-        return h_next if batched else h_next.squeeze(0)
+        return h_next
 
     def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}"
-        if not self.bias:
-            s += ", bias=False"
-        if not self.reset_after:
-            s += ", reset_after=False"
-        return s
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
 
 
 @torch.no_grad()
@@ -192,8 +150,10 @@ def from_first_version(
     the update gate's weights and bias change sign. The hidden-side biases are zero.
 
     Args:
-        reset_gate, update_gate, candidate: ``nn.Linear(I + H, H)`` layers, in the first
-            version's order. A missing bias counts as zero.
+        reset_gate: the first version's ``nn.Linear(I + H, H)`` giving :math:`r`; a missing
+            bias counts as zero (so for the other two).
+        update_gate: its ``nn.Linear(I + H, H)`` giving :math:`u`.
+        candidate: its ``nn.Linear(I + H, H)`` giving :math:`\tilde h`.
 
     Returns:
         A ``GRUCell(I, H, reset_after=False)`` whose output equals the first version's next hidden
@@ -203,14 +163,14 @@ def from_first_version(
     """
     layers = (reset_gate, update_gate, candidate)
     if not all(isinstance(layer, nn.Linear) for layer in layers):
-        raise TypeError(
+        raise checks.GRUbookTypeError(
             "from_first_version: expected three nn.Linear layers (reset, update, candidate)"
         )
     H = reset_gate.out_features
     I = reset_gate.in_features - H
     for layer in layers:
         if (layer.out_features, layer.in_features) != (H, I + H) or I < 1:
-            raise ValueError(
+            raise checks.GRUbookValueError(
                 f"from_first_version: expected three Linear(I + H, H) layers of one shape, got "
                 f"{[(l.in_features, l.out_features) for l in layers]}"
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from grubook._checks import check_probability, check_size, check_tensor
+from grubook import _checks as checks
 from grubook.layer import GRU
 from grubook.rnn import RNN
 
@@ -29,10 +29,13 @@ class GRUClassifier(nn.Module):
     Args:
         input_size: I, features per step; with ``vocab_size`` and no ``embedding_dim``, the
             embedding size.
-        hidden_size: H. num_classes: C.
-        num_layers: L. Default: 1. bidirectional: Default: ``False``.
+        hidden_size: H, features of the recurrent layer's hidden state.
+        num_classes: C, the number of classes (one logit each).
+        num_layers: L, stacked recurrent layers. Default: 1.
+        bidirectional: read each sequence in both directions and classify from both final
+            states. Default: ``False``.
         dropout: between recurrent layers and before the output layer, in training. Default: 0.
-        batch_first: x is (B, T, ·). Default: ``False``.
+        batch_first: x is (B, T, ·) instead of (T, B, ·). Default: ``False``.
         vocab_size: if set, x holds integer token ids in [0, vocab_size), 0 being padding, and an
             ``nn.Embedding(vocab_size, embedding_dim, padding_idx=0)`` comes first.
         embedding_dim: embedding size; defaults to ``input_size``.
@@ -41,9 +44,11 @@ class GRUClassifier(nn.Module):
 
     Inputs: x, h0, lengths
         - **x** (T, B, I) floats, or (T, B) token ids with ``vocab_size`` (batch-first if set).
-        - **h0** (L*D, B, H) or ``None``. **lengths** (B,) or ``None`` (all of length T).
+        - **h0** (L*D, B, H): the initial hidden state, or ``None`` for zeros.
+        - **lengths** (B,): each sequence's number of valid steps, or ``None`` (all of length T).
 
-    Outputs: logits (B, C).
+    Outputs: logits
+        - **logits** (B, C): one score per class, before softmax.
 
     Example::
 
@@ -69,25 +74,26 @@ class GRUClassifier(nn.Module):
         reset_after: bool = True,
     ) -> None:
         super().__init__()
-        check_size("GRUClassifier", "num_classes", num_classes)
-        dropout = check_probability("GRUClassifier", "dropout", dropout)
-        if rnn_type not in ("gru", "rnn"):
-            raise ValueError(f"GRUClassifier: rnn_type must be 'gru' or 'rnn', got {rnn_type!r}")
+        name = "GRUClassifier"
+        checks.check_size(name, "num_classes", num_classes)
+        num_layers = checks.check_size(name, "num_layers", num_layers)
+        dropout = checks.check_probability(name, "dropout", dropout)
+        checks.check_choice(name, "rnn_type", rnn_type, ("gru", "rnn"))
         self.vocab_size = (
             None
             if vocab_size is None
-            else check_size("GRUClassifier", "vocab_size", vocab_size, minimum=2)
+            else checks.check_size(name, "vocab_size", vocab_size, minimum=2)
         )
         self.embedding = None
         if self.vocab_size is not None:
-            dim = check_size("GRUClassifier", "embedding_dim", embedding_dim or input_size)
+            dim = checks.check_size(name, "embedding_dim", embedding_dim or input_size)
             self.embedding = nn.Embedding(self.vocab_size, dim, padding_idx=0)
             input_size = dim
         elif embedding_dim is not None:
-            raise ValueError("GRUClassifier: embedding_dim needs vocab_size")
+            raise checks.GRUbookValueError(f"{name}: embedding_dim needs vocab_size")
         options = {"reset_after": reset_after} if rnn_type == "gru" else {}
         if rnn_type == "rnn" and not reset_after:
-            raise ValueError("GRUClassifier: reset_after=False needs rnn_type='gru'")
+            raise checks.GRUbookValueError(f"{name}: reset_after=False needs rnn_type='gru'")
         self.rnn = (GRU if rnn_type == "gru" else RNN)(
             input_size,
             hidden_size,
@@ -101,12 +107,20 @@ class GRUClassifier(nn.Module):
         self.head = nn.Linear(self.rnn.num_directions * hidden_size, num_classes)
 
     def forward(self, x: Tensor, h0: Tensor | None = None, lengths=None) -> Tensor:
-        check_tensor("GRUClassifier", "x", x)
+        """Return the logits (B, C) of a batch of sequences.
+
+        Args:
+            x: (T, B, I) floats, (B, T, I) with ``batch_first``, or (T, B) token ids with
+                ``vocab_size``.
+            h0: the recurrent layer's initial hidden state (L*D, B, H), or ``None`` for zeros.
+            lengths: (B,) ints in [1, T], each sequence's number of valid steps, or ``None``.
+        """
+        checks.check_tensor("GRUClassifier", "x", x)
         if self.embedding is not None:
             x = self._embed(x)
         _, h_n = self.rnn(x, h0, lengths)  # (L*D, B, H)
         if h_n.dim() == 2:
-            raise ValueError(
+            raise checks.GRUbookValueError(
                 "GRUClassifier: expected a batch of sequences, got one unbatched sequence"
             )
         L, D = self.rnn.num_layers, self.rnn.num_directions
@@ -116,16 +130,16 @@ class GRUClassifier(nn.Module):
 
     def _embed(self, x: Tensor) -> Tensor:
         if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
-            raise TypeError(
+            raise checks.GRUbookTypeError(
                 f"GRUClassifier: x has dtype {x.dtype}, expected integer token ids "
                 f"(vocab_size={self.vocab_size})"
             )
         if x.dim() != 2:
-            raise ValueError(
+            raise checks.GRUbookValueError(
                 f"GRUClassifier: expected token ids of shape (T, B), got {tuple(x.shape)}"
             )
         if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.vocab_size):
-            raise ValueError(
+            raise checks.GRUbookValueError(
                 f"GRUClassifier: token ids must be in [0, vocab_size={self.vocab_size}), got ids "
                 f"from {int(x.min())} to {int(x.max())}"
             )

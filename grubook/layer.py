@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
+from grubook import _checks as checks
 from grubook.cell import gru_step
 from grubook.recurrent import RecurrentLayer
 
@@ -21,9 +22,15 @@ __all__ = ["GRU", "GateTrace"]
 
 
 class GateTrace(NamedTuple):
-    """Gate activations of every step: ``r`` and ``z`` of shape (L, D, T, B, H), time-first.
+    """Gate activations of every step, as returned by :meth:`GRU.gates`; time-first.
 
-    Steps past a sequence's length hold zeros. Introduced in chapter 4, *Gating*.
+    Steps past a sequence's length hold zeros. Introduced in chapter 1, *Recurrent networks*
+    (the update gate's mean); chapter 4, *Gating* (coming), studies both.
+
+    Args:
+        r: the reset gate :math:`r_t` of every step, (L, D, T, B, H): layer, direction, step,
+            sequence, unit.
+        z: the update gate :math:`z_t` of every step, (L, D, T, B, H).
     """
 
     r: Tensor
@@ -44,7 +51,7 @@ class GRU(RecurrentLayer):
         \end{array}
 
     where :math:`x_t` is the input at step t (the previous layer's output for layers above the
-    first), :math:`h_{t-1}` the hidden state (``h0`` at t = 1), and :math:`r_t`, :math:`z_t`,
+    first), :math:`h_{t-1}` the hidden state (``hx`` at t = 1), and :math:`r_t`, :math:`z_t`,
     :math:`n_t` the reset gate, update gate and candidate. With ``reset_after=False`` the candidate
     is :math:`n_t = \tanh(W_{in} x_t + b_{in} + W_{hn}(r_t \odot h_{t-1}) + b_{hn})`
     (Cho et al. 2014).
@@ -54,17 +61,23 @@ class GRU(RecurrentLayer):
         hidden_size: H, features of the hidden state.
         num_layers: L, stacked GRU layers. Default: 1.
         bias: use ``b_ih`` and ``b_hh``. Default: ``True``.
-        batch_first: input and output are (B, T, ·) instead of (T, B, ·); ``h0``/``h_n`` are not
+        batch_first: input and output are (B, T, ·) instead of (T, B, ·); ``hx``/``h_n`` are not
             affected. Default: ``False``.
         dropout: dropout on the outputs of every layer but the last, in training. Default: 0.
         bidirectional: add a second direction that reads the sequence backwards. Default: ``False``.
-        reset_after: reset gate after the hidden matmul (``True``, as ``nn.GRU``) or before it.
+        proj_size: only 0: projections are an LSTM option (``nn.GRU`` refuses them too).
+        device: where to create the parameters. Default: PyTorch's default device.
+        dtype: the parameters' dtype. Default: PyTorch's default dtype.
+        reset_after: reset gate after the hidden matmul (``True``, as ``nn.GRU``) or before it
+            (``False``, Cho et al.). Keyword only. Default: ``True``.
 
-    Inputs: input, h0, lengths
+    Inputs: input, hx, lengths
         - **input** (T, B, I), (B, T, I) with ``batch_first``, (T, I) unbatched, or a
           ``PackedSequence`` (then the output is one too).
-        - **h0** (L*D, B, H) or (L*D, H): initial hidden state; zeros if ``None``.
-        - **lengths** (B,) ints in [1, T], or ``None`` for full-length sequences.
+        - **hx** (L*D, B, H) or (L*D, H): the initial hidden state :math:`h_0`; zeros if
+          ``None``. Also accepted as ``h0=``, the name the equations give it.
+        - **lengths** (B,) ints in [1, T], or ``None`` for full-length sequences: the book's
+          extension, an alternative to packing.
 
     Outputs: output, h_n
         - **output** (T, B, D*H): the last layer's hidden state at every step, zero past each
@@ -86,10 +99,10 @@ class GRU(RecurrentLayer):
         >>> output, h_n = gru(torch.randn(5, 3, 4))   # (T, B, H) = (5, 3, 8); (L, B, H) = (2, 3, 8)
         >>> output, h_n = gru(torch.randn(5, 3, 4), lengths=[5, 2, 3])
 
-    Introduced in chapter 2, *The GRU cell*; :meth:`gates` in chapter 4, *Gating*.
+    Introduced in chapter 2, *The GRU cell*; :meth:`gates` in chapter 1, *Recurrent networks*.
     """
 
-    gate_count = 3
+    torch_class = nn.GRU
 
     def __init__(
         self,
@@ -100,12 +113,13 @@ class GRU(RecurrentLayer):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
-        *,
-        reset_after: bool = True,
+        proj_size: int = 0,
         device=None,
         dtype=None,
+        *,
+        reset_after: bool = True,
     ) -> None:
-        self.reset_after = bool(reset_after)
+        reset_after = checks.check_flag("GRU", "reset_after", reset_after)
         super().__init__(
             input_size,
             hidden_size,
@@ -114,60 +128,46 @@ class GRU(RecurrentLayer):
             batch_first,
             dropout,
             bidirectional,
-            device=device,
-            dtype=dtype,
+            proj_size,
+            device,
+            dtype,
+            gate_count=3,
         )
+        self.reset_after = reset_after
 
     def _step(self, gi, h, weight_hh, bias_hh):
         h_next, r, z = gru_step(gi, h, weight_hh, bias_hh, self.reset_after)
         return h_next, (r, z)
 
     def gates(
-        self, input: Tensor | PackedSequence, h0: Tensor | None = None, lengths=None
+        self,
+        input: Tensor | PackedSequence,
+        hx: Tensor | None = None,
+        lengths=None,
+        *,
+        h0: Tensor | None = None,
     ) -> GateTrace:
-        """Run the GRU and return the reset and update gates of every step, layer and direction."""
-        _, _, traces = self._run(input, h0, lengths, record=True)
+        """Run the GRU and return the reset and update gates of every step, layer and direction.
+
+        Args:
+            input: x, as for :meth:`forward`: (T, B, I), (B, T, I) with ``batch_first``, (T, I)
+                unbatched, or a ``PackedSequence``.
+            hx: the initial hidden state :math:`h_0`, (L*D, B, H) or (L*D, H); zeros if ``None``.
+            lengths: (B,) ints in [1, T], each sequence's number of valid steps, or ``None``.
+            h0: the same argument as ``hx``, under the book's name (pass one of the two).
+
+        Returns:
+            A :class:`GateTrace` ``(r, z)`` of two (L, D, T, B, H) tensors, time-first whatever
+            the input's layout (B = 1 for unbatched input), zero past each sequence's length.
+
+        Introduced in chapter 1, *Recurrent networks*; studied in chapter 4, *Gating* (coming).
+        """
+        hx = checks.pick_state("GRU", hx, "h0", h0)
+        _, _, traces = self._run(input, hx, lengths, record=True)
         L, D = self.num_layers, self.num_directions
         r = torch.stack([torch.stack([g[0] for g in trace]) for trace in traces])  # (L*D, T, B, H)
         z = torch.stack([torch.stack([g[1] for g in trace]) for trace in traces])
         return GateTrace(r.unflatten(0, (L, D)), z.unflatten(0, (L, D)))
-
-    def to_torch(self) -> nn.GRU:
-        """Return an ``nn.GRU`` with the same configuration and a copy of the weights."""
-        if not self.reset_after:
-            raise ValueError("GRU.to_torch: nn.GRU has no reset_after=False form")
-        ref = self.weight_ih_l0
-        gru = nn.GRU(
-            self.input_size,
-            self.hidden_size,
-            self.num_layers,
-            self.bias,
-            self.batch_first,
-            self.dropout,
-            self.bidirectional,
-            device=ref.device,
-            dtype=ref.dtype,
-        )
-        gru.load_state_dict(self.state_dict())
-        return gru
-
-    @classmethod
-    def from_torch(cls, gru: nn.GRU) -> GRU:
-        """Return a :class:`GRU` with ``gru``'s configuration and a copy of its weights."""
-        ref = gru.weight_ih_l0
-        new = cls(
-            gru.input_size,
-            gru.hidden_size,
-            gru.num_layers,
-            gru.bias,
-            gru.batch_first,
-            gru.dropout,
-            gru.bidirectional,
-            device=ref.device,
-            dtype=ref.dtype,
-        )
-        new.load_state_dict(gru.state_dict())
-        return new
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

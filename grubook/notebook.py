@@ -16,6 +16,11 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     """Store ``value`` under ``name`` for the book's prose (myst-nb), and return it.
 
     Without myst-nb (Colab, a bare Jupyter) nothing is stored; the value is shown if ``display``.
+
+    Args:
+        name: the key the prose uses, as in ``{glue:text}`name```.
+        value: the number, text or figure to store.
+        display: also show the value in the notebook's output. Default: ``False``.
     """
     try:
         from myst_nb import glue as myst_glue

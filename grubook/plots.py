@@ -13,9 +13,14 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-__all__ = ["draw_unrolled_rnn", "plot_gradient_norms"]
+__all__ = ["draw_gru_cell", "draw_unrolled_rnn", "plot_gradient_norms", "plot_history"]
+
+#: The y label of :func:`plot_gradient_norms`: the gradient's norm at step t relative to step T.
+GRADIENT_NORM_LABEL = (
+    r"$\|\partial \mathcal{L} / \partial h_t\|\ /\ \|\partial \mathcal{L} / \partial h_T\|$"
+)
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -31,17 +36,17 @@ def plot_gradient_norms(
     *,
     title: str | None = "How far back the gradient reaches",
     xlabel: str = "step $t$",
-    ylabel: str = r"$\|\partial L / \partial h_t\|\ /\ \|\partial L / \partial h_T\|$",
+    ylabel: str | None = None,
     logy: bool = True,
     styles: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Axes:
     r"""Plot one curve of gradient norms over time steps per model, on a log scale.
 
     Curve ``label`` shows ``norms[label][t - 1]`` at step :math:`t = 1 \dots T`, typically
-    :math:`\|\partial L / \partial h_t\|`, the norm of the loss's gradient with respect to the
-    hidden state :math:`h_t`, divided by its value at the last step T. Values that are not positive
-    (a gradient that underflowed to zero) are left out of the curve instead of being clipped, so a
-    log scale does not draw a false cliff.
+    :math:`\|\partial \mathcal{L} / \partial h_t\|`, the norm of the loss's gradient with
+    respect to the hidden state :math:`h_t`, divided by its value at the last step T. Values that
+    are not positive (a gradient that underflowed to zero) are left out of the curve instead of
+    being clipped, so a log scale does not draw a false cliff.
 
     Args:
         norms: a mapping from a legend label to a 1-D sequence (list, NumPy array or a CPU tensor)
@@ -50,8 +55,9 @@ def plot_gradient_norms(
         title: the Axes title, or ``None`` for none. Default: ``"How far back the gradient
             reaches"``.
         xlabel: the x-axis label. Default: ``"step $t$"``.
-        ylabel: the y-axis label. Default: the relative norm
-            :math:`\|\partial L / \partial h_t\| / \|\partial L / \partial h_T\|`.
+        ylabel: the y-axis label, or ``None`` for the relative norm
+            :math:`\|\partial \mathcal{L} / \partial h_t\| / \|\partial \mathcal{L} / \partial
+            h_T\|` (``GRADIENT_NORM_LABEL``). Default: ``None``.
         logy: use a logarithmic y axis. Default: ``True``.
         styles: extra keyword arguments for ``Axes.plot`` per label, e.g.
             ``{"GRU": {"linestyle": "--"}}``; labels not in it get the defaults. Default: ``None``.
@@ -89,7 +95,7 @@ def plot_gradient_norms(
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(GRADIENT_NORM_LABEL if ylabel is None else ylabel)
     if title is not None:
         ax.set_title(title)
     ax.legend(loc="best", fontsize="small")
@@ -158,4 +164,220 @@ def draw_unrolled_rnn(T: int = 4, ax: Axes | None = None, *, title: str | None =
     ax.set_axis_off()
     if title is not None:
         ax.set_title(title)
+    return ax
+
+
+#: The stages of :func:`draw_gru_cell`, each drawing the previous one and adding to it.
+GRU_CELL_STAGES = ("gates", "candidate", "state")
+_INK, _GATE, _CANDIDATE, _COPY = "#222222", "#cfe2f3", "#fde9c9", "#d9480f"
+
+
+def _wire(ax: Axes, points: Sequence[tuple[float, float]], *, color: str = _INK, lw=1.6) -> None:
+    """A polyline through ``points`` with an arrow head at the last one."""
+    xs, ys = zip(*points, strict=True)
+    ax.plot(xs[:-1], ys[:-1], color=color, linewidth=lw, solid_capstyle="butt")
+    ax.add_patch(
+        FancyArrowPatch(
+            points[-2], points[-1], arrowstyle="-|>", mutation_scale=16, color=color, linewidth=lw
+        )
+    )
+
+
+def _box(
+    ax: Axes,
+    cx: float,
+    cy: float,
+    text: str,
+    *,
+    width: float,
+    height=1.2,
+    name="",
+    color=_GATE,
+    fontsize=16,
+) -> None:
+    """A rounded box centred at (cx, cy) holding ``text``, and ``name`` in small type under it."""
+    ax.add_patch(
+        FancyBboxPatch(
+            (cx - width / 2, cy - height / 2), width, height,
+            boxstyle="round,pad=0.02,rounding_size=0.12",
+            facecolor=color, edgecolor="#1f4e79", linewidth=1.5, zorder=3,
+        )
+    )  # fmt: skip
+    dy = 0.27 if name else 0.0
+    ax.text(cx, cy + dy, text, ha="center", va="center", fontsize=fontsize, zorder=4)
+    if name:
+        ax.text(cx, cy - 0.33, name, ha="center", va="center", fontsize=12, zorder=4)
+
+
+def _node(ax: Axes, cx: float, cy: float, text: str) -> None:
+    """A small circle at (cx, cy) holding an operator: ⊙ or +."""
+    ax.add_patch(Circle((cx, cy), 0.3, facecolor="white", edgecolor=_INK, linewidth=1.5, zorder=3))
+    ax.text(cx, cy, text, ha="center", va="center", fontsize=14, zorder=4)
+
+
+# Where the parts of the GRU cell diagram sit (data units; the figure spans x -1..12.6).
+_BUS, _GATE_Y, _MIX, _TOP = 1.5, 3.9, 5.6, 7.6  # input bus, gate boxes, mixing row, state line
+_Z_X, _R_X, _N_X = 2.6, 4.9, 9.7  # the update gate, the reset gate, the candidate
+
+
+def _gru_gates(ax: Axes, level: int) -> None:
+    """x_t and h_{t-1} on the bus that feeds every box; the update and reset gates."""
+    ax.text(0.1, _TOP, "$h_{t-1}$", ha="right", va="center", fontsize=15)
+    ax.text(1.5, 0.0, "$x_t$", ha="center", va="top", fontsize=15)
+    bus_end = _N_X if level else _R_X
+    ax.plot([0.2, 0.8, 0.8, bus_end], [_TOP, _TOP, _BUS, _BUS], color=_INK, linewidth=1.6)
+    ax.plot([1.5, 1.5], [0.15, _BUS], color=_INK, linewidth=1.6)
+    ax.add_patch(Circle((1.5, _BUS), 0.08, color=_INK, zorder=4))
+    for x, name in [(_Z_X, "update"), (_R_X, "reset")]:
+        _wire(ax, [(x, _BUS), (x, _GATE_Y - 0.6)])
+        _box(ax, x, _GATE_Y, r"$\sigma$", width=1.4, name=name)
+    # z_t goes up (to the state line once it is drawn), r_t goes right (to the candidate)
+    _wire(ax, [(_Z_X, _GATE_Y + 0.6), (_Z_X, _TOP - 0.3 if level == 2 else _MIX - 0.1)])
+    ax.text(_Z_X - 0.15, 4.85, "$z_t$", ha="right", va="center", fontsize=15)
+    _wire(ax, [(_R_X + 0.7, _GATE_Y), (7.1 if level else 6.4, _GATE_Y)])
+    ax.text(_R_X + 1.0, _GATE_Y + 0.3, "$r_t$", ha="center", va="bottom", fontsize=15)
+
+
+def _gru_candidate(ax: Axes, level: int) -> None:
+    """n_t = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))."""
+    _node(ax, 7.4, _GATE_Y, r"$\odot$")
+    _wire(ax, [(7.4, _BUS), (7.4, 2.15)])
+    _box(ax, 7.4, 2.55, r"$W_{hn} h + b_{hn}$", width=2.5, height=0.8, color="white", fontsize=14)
+    _wire(ax, [(7.4, 2.95), (7.4, _GATE_Y - 0.3)])
+    _wire(ax, [(7.7, _GATE_Y), (_N_X - 1.0, _GATE_Y)])
+    _wire(ax, [(_N_X, _BUS), (_N_X, _GATE_Y - 0.6)])
+    _box(ax, _N_X, _GATE_Y, "tanh", width=2.0, name="candidate", color=_CANDIDATE)
+    _wire(ax, [(_N_X, _GATE_Y + 0.6), (_N_X, _MIX - (0.3 if level == 2 else 0.1))])
+    ax.text(_N_X + 0.15, 4.85, "$n_t$", ha="left", va="center", fontsize=15)
+
+
+def _gru_state(ax: Axes) -> None:
+    """h_t = (1 - z) ⊙ n + z ⊙ h, the copy path along the top highlighted."""
+    _node(ax, _Z_X, _TOP, r"$\odot$")
+    _node(ax, _N_X, _TOP, "+")
+    _node(ax, _N_X, _MIX, r"$\odot$")
+    _box(ax, 6.2, _MIX, r"$1-$", width=0.9, height=0.6, color="white", fontsize=14)
+    ax.add_patch(Circle((_Z_X, _MIX), 0.08, color=_INK, zorder=4))
+    _wire(ax, [(_Z_X, _MIX), (5.75, _MIX)])
+    _wire(ax, [(6.65, _MIX), (_N_X - 0.3, _MIX)])
+    _wire(ax, [(_N_X, _MIX + 0.3), (_N_X, _TOP - 0.3)])
+    ax.plot([0.2, 0.8], [_TOP, _TOP], color=_COPY, linewidth=3.0)
+    for start, end in [(0.8, _Z_X - 0.3), (_Z_X + 0.3, _N_X - 0.3), (_N_X + 0.3, 11.6)]:
+        _wire(ax, [(start, _TOP), (end, _TOP)], color=_COPY, lw=3.0)
+    ax.text(11.7, _TOP, "$h_t$", ha="left", va="center", fontsize=15)
+    ax.text(6.2, _TOP + 0.25, "copy path", ha="center", va="bottom", fontsize=12, color=_COPY)
+
+
+def draw_gru_cell(
+    stage: str = "state", ax: Axes | None = None, *, title: str | None = None
+) -> Axes:
+    r"""Draw one step of a GRU cell as boxes and wires, built up in three stages.
+
+    The input :math:`x_t` enters from below and the previous hidden state :math:`h_{t-1}` from
+    the left; both feed every box. The stages add to each other:
+
+    - ``"gates"``: the reset gate :math:`r_t` and the update gate :math:`z_t`, each a sigmoid
+      (:math:`\sigma`) of :math:`x_t` and :math:`h_{t-1}`;
+    - ``"candidate"``: the candidate :math:`n_t`, a tanh of :math:`W_{in} x_t + b_{in}` and of
+      the hidden part scaled by the reset gate, :math:`r_t \odot (W_{hn} h_{t-1} + b_{hn})`;
+    - ``"state"``: the new state :math:`h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}`, with the
+      copy path from :math:`h_{t-1}` to :math:`h_t` highlighted (:math:`z_t = 1` copies the state).
+
+    Args:
+        stage: how much to draw, one of ``"gates"``, ``"candidate"``, ``"state"``.
+            Default: ``"state"``.
+        ax: the Axes to draw on. Default: a new 5.6 x 4.2 inch figure.
+        title: the Axes title, or ``None`` for none. Default: ``None``.
+
+    Returns:
+        The Axes, with its axis lines hidden.
+
+    Raises:
+        ValueError: if ``stage`` is not one of the three.
+
+    Example::
+
+        >>> ax = draw_gru_cell("gates")
+
+    Introduced in chapter 2, *The GRU cell*.
+    """
+    if stage not in GRU_CELL_STAGES:
+        raise ValueError(f"draw_gru_cell: stage must be one of {GRU_CELL_STAGES}, got {stage!r}")
+    level = GRU_CELL_STAGES.index(stage)
+    ax = _axes(ax, (5.6, 4.2))
+    _gru_gates(ax, level)
+    if level >= 1:
+        _gru_candidate(ax, level)
+    if level == 2:
+        _gru_state(ax)
+    ax.set_xlim(-1.0, 12.6)
+    ax.set_ylim(-0.8, 8.5)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(
+    history: Any,
+    ax: Axes | None = None,
+    *,
+    key: str = "loss",
+    title: str | None = None,
+    ylabel: str | None = None,
+) -> Axes:
+    """Plot training curves: the loss (or the metric) per epoch, training solid, validation dashed.
+
+    Args:
+        history: a :class:`grubook.History` from :func:`grubook.fit`, or a mapping from a legend
+            label to one (several runs on one Axes, e.g. ``{"reset_after=True": h1, ...}``).
+        ax: the Axes to draw on. Default: a new 4.5 x 3 inch figure.
+        key: ``"loss"`` or ``"metric"`` (the history's metric, e.g. accuracy). Default: ``"loss"``.
+        title: the Axes title, or ``None`` for none. Default: ``None``.
+        ylabel: the y-axis label. Default: ``"loss"`` or the metric's name.
+
+    Returns:
+        The Axes, with one solid line (markers at the epochs) per history's training values and a
+        dashed one in the same colour for its validation values, if it has any, and a legend.
+
+    Raises:
+        ValueError: if ``key`` is not ``"loss"`` or ``"metric"``, or a history has no such values.
+
+    Example::
+
+        >>> fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3), layout="constrained")
+        >>> _ = plot_history(history, left)
+        >>> _ = plot_history(history, right, key="metric")
+
+    Introduced in chapter 2, *The GRU cell*.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    if key not in ("loss", "metric"):
+        raise ValueError(f"plot_history: key must be 'loss' or 'metric', got {key!r}")
+    runs = dict(history) if isinstance(history, Mapping) else {"": history}
+    if not runs:
+        raise ValueError("plot_history: history is empty; pass a History or {label: History}")
+    ax = _axes(ax, (4.5, 3.0))
+    for i, (label, run) in enumerate(runs.items()):
+        train, val = getattr(run, f"train_{key}"), getattr(run, f"val_{key}")
+        if len(train) == 0:
+            raise ValueError(f"plot_history: history {label!r} has no train_{key} values")
+        color = f"C{i % 10}"
+        has_val = len(val) > 0
+        name = (f"{label}, train" if has_val else label) if label else "train"
+        ax.plot(np.arange(1, len(train) + 1), train, color=color, marker="o", label=name)
+        if has_val:
+            val_name = f"{label}, validation" if label else "validation"
+            epochs = np.arange(1, len(val) + 1)
+            ax.plot(epochs, val, color=color, linestyle="--", marker="o", label=val_name)
+    first = next(iter(runs.values()))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel or ("loss" if key == "loss" else str(first.metric)))
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(frameon=False, fontsize="small")
+    ax.grid(True, alpha=0.3)
     return ax

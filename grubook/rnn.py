@@ -6,39 +6,49 @@ names as ``torch.nn.RNN``/``torch.nn.RNNCell``. Introduced in chapter 1, *Recurr
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
-from grubook._checks import check_float_input, check_shape, check_size, check_tensor
+from grubook import _checks as checks
+from grubook.base import RecurrentCell
 from grubook.recurrent import RecurrentLayer
 
-__all__ = ["RNN", "RNNCell"]
+__all__ = ["RNN", "RNNCell", "elman_step"]
 
 _NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu}
 
 
-def _nonlinearity(owner: str, name: str):
-    if name not in _NONLINEARITIES:
-        raise ValueError(f"{owner}: nonlinearity must be 'tanh' or 'relu', got {name!r}")
-    return _NONLINEARITIES[name]
+def elman_step(
+    gi: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, nonlinearity: str = "tanh"
+) -> Tensor:
+    """One Elman step from the precomputed input projection ``gi = x W_ih^T + b_ih`` (B, H).
+
+    Returns :math:`h' = f(gi + h W_{hh}^T + b_{hh})` with :math:`f` = ``tanh`` or ``relu``.
+    """
+    return _NONLINEARITIES[nonlinearity](gi + torch.nn.functional.linear(h, weight_hh, bias_hh))
 
 
-class RNNCell(nn.Module):
+class RNNCell(RecurrentCell):
     r"""An Elman RNN cell: :math:`h' = \tanh(W_{ih} x + b_{ih} + W_{hh} h + b_{hh})`.
 
-    where :math:`x` is the input (B, I) and :math:`h` the hidden state (B, H).
+    where :math:`x` is the input (B, I) and :math:`h` the hidden state (B, H); with
+    ``nonlinearity='relu'`` the :math:`\tanh` is a ReLU.
 
     Args:
-        input_size: I. hidden_size: H. bias: use biases. Default: ``True``.
+        input_size: I, the number of features in the input.
+        hidden_size: H, the number of features in the hidden state.
+        bias: if ``False``, the cell has no ``bias_ih`` and ``bias_hh``. Default: ``True``.
         nonlinearity: ``'tanh'`` or ``'relu'``. Default: ``'tanh'``.
+        device: where to create the parameters. Default: PyTorch's default device.
+        dtype: the parameters' dtype. Default: PyTorch's default dtype.
 
-    Inputs: input (B, I) or (I,); hidden (B, H) or (H,), zeros if ``None``.
-    Outputs: h' (B, H) or (H,).
+    Inputs and outputs are those of :class:`grubook.GRUCell`: ``cell(input, hx)`` with input
+    (B, I) or (I,) and ``hx`` (B, H) or (H,), zeros if ``None``, returns the next state like
+    ``hx``.
 
     Attributes:
-        - **weight_ih** (H, I), **weight_hh** (H, H), **bias_ih** (H,), **bias_hh** (H,).
+        - **weight_ih** (H, I) and **weight_hh** (H, H).
+        - **bias_ih** and **bias_hh** (H,).
 
         All start from :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})`, as in ``nn.RNNCell``.
 
@@ -49,6 +59,9 @@ class RNNCell(nn.Module):
     Introduced in chapter 1, *Recurrent networks*.
     """
 
+    torch_class = nn.RNNCell
+    torch_options = (*RecurrentCell.torch_options, "nonlinearity")
+
     def __init__(
         self,
         input_size: int,
@@ -58,63 +71,41 @@ class RNNCell(nn.Module):
         device=None,
         dtype=None,
     ) -> None:
-        super().__init__()
-        self.input_size = check_size("RNNCell", "input_size", input_size)
-        self.hidden_size = check_size("RNNCell", "hidden_size", hidden_size)
+        nonlinearity = checks.check_choice(
+            "RNNCell", "nonlinearity", nonlinearity, ("tanh", "relu")
+        )
+        super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
-        self._act = _nonlinearity("RNNCell", nonlinearity)
-        self.bias = bool(bias)
-        kw = {"device": device, "dtype": dtype}
-        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size, **kw))
-        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size, **kw))
-        if self.bias:
-            self.bias_ih = nn.Parameter(torch.empty(hidden_size, **kw))
-            self.bias_hh = nn.Parameter(torch.empty(hidden_size, **kw))
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            nn.init.uniform_(weight, -bound, bound)
 
-    def forward(self, input: Tensor, hidden: Tensor | None = None) -> Tensor:
-        check_tensor("RNNCell", "input", input)
-        check_float_input("RNNCell", "input", input, self.weight_ih)
-        if input.dim() not in (1, 2):
-            raise ValueError(
-                f"RNNCell: expected input of shape (B, I) or (I,), got {input.dim()}-D input "
-                f"of shape {tuple(input.shape)}"
-            )
-        batched = input.dim() == 2
-        x = input if batched else input.unsqueeze(0)  # (B, I)
-        B, I = x.shape
-        if I != self.input_size:
-            raise ValueError(
-                f"RNNCell: input has {I} features, expected input_size={self.input_size}"
-            )
-        if hidden is None:
-            h = x.new_zeros(B, self.hidden_size)
-        else:
-            check_tensor("RNNCell", "hidden", hidden)
-            check_float_input("RNNCell", "hidden", hidden, self.weight_ih)
-            expected = (B, self.hidden_size) if batched else (self.hidden_size,)
-            check_shape("RNNCell", "hidden", hidden, expected, "(B, H)" if batched else "(H,)")
-            h = hidden if batched else hidden.unsqueeze(0)
+    def _cell(self, x: Tensor, h: Tensor) -> Tensor:
         gi = torch.nn.functional.linear(x, self.weight_ih, self.bias_ih)  # (B, H)
-        h_next = self._act(gi + torch.nn.functional.linear(h, self.weight_hh, self.bias_hh))
-        return h_next if batched else h_next.squeeze(0)
+        return elman_step(gi, h, self.weight_hh, self.bias_hh, self.nonlinearity)
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
 
 
 class RNN(RecurrentLayer):
     r"""A multi-layer Elman RNN, interchangeable with ``torch.nn.RNN``.
 
     Each layer computes :math:`h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})`, where
-    :math:`x_t` is the input at step t and :math:`h_{t-1}` the previous hidden state (``h0`` at
-    t = 1). Arguments, inputs and outputs are those of :class:`grubook.GRU` (plus ``nonlinearity``,
-    ``'tanh'`` or ``'relu'``); the weights are (H, ·) instead of (3H, ·).
+    :math:`x_t` is the input at step t (the previous layer's output above the first layer) and
+    :math:`h_{t-1}` the previous hidden state (``hx`` at t = 1); with ``nonlinearity='relu'`` the
+    :math:`\tanh` is a ReLU. Inputs, outputs and the extra ``lengths`` argument are those of
+    :class:`grubook.GRU`; the weights are (H, ·) instead of (3H, ·).
+
+    Args:
+        input_size: I, features of the input.
+        hidden_size: H, features of the hidden state.
+        num_layers: L, stacked RNN layers. Default: 1.
+        nonlinearity: ``'tanh'`` or ``'relu'``. Default: ``'tanh'``.
+        bias: use ``b_ih`` and ``b_hh``. Default: ``True``.
+        batch_first: input and output are (B, T, ·) instead of (T, B, ·). Default: ``False``.
+        dropout: dropout on the outputs of every layer but the last, in training. Default: 0.
+        bidirectional: add a second direction that reads the sequence backwards. Default: ``False``.
+        device: where to create the parameters. Default: PyTorch's default device.
+        dtype: the parameters' dtype. Default: PyTorch's default dtype.
+        proj_size: only 0 (``nn.RNN`` refuses projections too). Keyword only.
 
     Example::
 
@@ -123,7 +114,8 @@ class RNN(RecurrentLayer):
     Introduced in chapter 1, *Recurrent networks*.
     """
 
-    gate_count = 1
+    torch_class = nn.RNN
+    torch_options = (*RecurrentLayer.torch_options, "nonlinearity")
 
     def __init__(
         self,
@@ -137,9 +129,10 @@ class RNN(RecurrentLayer):
         bidirectional: bool = False,
         device=None,
         dtype=None,
+        *,
+        proj_size: int = 0,
     ) -> None:
-        self.nonlinearity = nonlinearity
-        self._act = _nonlinearity("RNN", nonlinearity)
+        nonlinearity = checks.check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         super().__init__(
             input_size,
             hidden_size,
@@ -148,27 +141,12 @@ class RNN(RecurrentLayer):
             batch_first,
             dropout,
             bidirectional,
-            device=device,
-            dtype=dtype,
+            proj_size,
+            device,
+            dtype,
+            gate_count=1,
         )
+        self.nonlinearity = nonlinearity
 
     def _step(self, gi, h, weight_hh, bias_hh):
-        return self._act(gi + torch.nn.functional.linear(h, weight_hh, bias_hh)), ()
-
-    def to_torch(self) -> nn.RNN:
-        """Return an ``nn.RNN`` with the same configuration and a copy of the weights."""
-        ref = self.weight_ih_l0
-        rnn = nn.RNN(
-            self.input_size,
-            self.hidden_size,
-            self.num_layers,
-            self.nonlinearity,
-            self.bias,
-            self.batch_first,
-            self.dropout,
-            self.bidirectional,
-            device=ref.device,
-            dtype=ref.dtype,
-        )
-        rnn.load_state_dict(self.state_dict())
-        return rnn
+        return elman_step(gi, h, weight_hh, bias_hh, self.nonlinearity), ()

@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+from pathlib import Path
 
 import first_version as fv
 import pytest
 import torch
+from conftest import TOL, assert_interchangeable, check_gradients, grads
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
-from torch.autograd import gradcheck
-from torch.func import functional_call
 from torch.testing import assert_close
 
 import grubook
-
-TOL = {"atol": 1e-5, "rtol": 1e-5}
-
-
-def _grads(model: nn.Module, out: torch.Tensor, upstream: torch.Tensor, *inputs: torch.Tensor):
-    """Backpropagate ``upstream`` from ``out``; return input grads and a name -> grad dict."""
-    named = dict(model.named_parameters())
-    grads = torch.autograd.grad(out, [*inputs, *named.values()], upstream)
-    return grads[: len(inputs)], dict(zip(named, grads[len(inputs) :], strict=True))
-
 
 # A short sequence of a small batch, and a seed for its random inputs.
 SEQUENCE_SIZES = {
@@ -60,8 +51,8 @@ def test_matches_nn_grucell(I, H, B, bias, batched, with_hidden, seed):
     out_ref, out = ref(x, h), ours(x, h)
     assert out.shape == out_ref.shape == (*shape, H)
     assert_close(out, out_ref, **TOL)
-    in_ref, p_ref = _grads(ref, out_ref, upstream, *inputs)
-    in_ours, p_ours = _grads(ours, out, upstream, *inputs)
+    in_ref, p_ref = grads(ref, [out_ref], [upstream], inputs)
+    in_ours, p_ours = grads(ours, [out], [upstream], inputs)
     assert_close(in_ours, in_ref, **TOL)
     assert p_ours.keys() == p_ref.keys()
     assert_close(p_ours, p_ref, **TOL)
@@ -72,18 +63,20 @@ def cho_cell(cell: grubook.GRUCell, x: torch.Tensor, h: torch.Tensor) -> torch.T
     H = cell.hidden_size
     W_ir, W_iz, W_in = cell.weight_ih.split(H)
     W_hr, W_hz, W_hn = cell.weight_hh.split(H)
-    b_ir, b_iz, b_in = cell.bias_ih.split(H)
-    b_hr, b_hz, b_hn = cell.bias_hh.split(H)
+    zeros = torch.zeros(3 * H)  # bias=False: no biases at all
+    b_ir, b_iz, b_in = (zeros if cell.bias_ih is None else cell.bias_ih).split(H)
+    b_hr, b_hz, b_hn = (zeros if cell.bias_hh is None else cell.bias_hh).split(H)
     r = torch.sigmoid(x @ W_ir.T + b_ir + h @ W_hr.T + b_hr)
     z = torch.sigmoid(x @ W_iz.T + b_iz + h @ W_hz.T + b_hz)
     n = torch.tanh(x @ W_in.T + b_in + (r * h) @ W_hn.T + b_hn)
     return (1 - z) * n + z * h
 
 
-@given(**SEQUENCE_SIZES)
-def test_reset_before_matches_equations(I, H, B, T, seed):
+@given(**SEQUENCE_SIZES, bias=st.booleans())
+def test_reset_before_matches_equations(I, H, B, T, seed, bias):
     gen = torch.Generator().manual_seed(seed)
-    cell = grubook.GRUCell(I, H, reset_after=False)
+    cell = grubook.GRUCell(I, H, bias=bias, reset_after=False)
+    assert (cell.bias_ih is None) is not bias
     xs = torch.randn(T, B, I, generator=gen)
     h = h_ref = torch.randn(B, H, generator=gen)
     for t in range(T):  # the recurrence, stepped by hand
@@ -103,6 +96,17 @@ def test_reset_before_differs_from_reset_after():
 
 
 # --- the book's first version -------------------------------------------------------------------
+
+
+def test_first_version_is_the_copy_in_chapter_2():
+    """tests/first_version.py holds the classes of chapter 2's first-version cell, renamed."""
+    chapter = Path(__file__).parents[1] / "chapters" / "02_gru_cell.ipynb"
+    cells = json.loads(chapter.read_text(encoding="utf-8"))["cells"]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    (book,) = [src for src in sources if "class FirstGRUCell(" in src]
+    book = book.replace("FirstGRUClassifier", "GRUClassifier").replace("FirstGRUCell", "GRUCell")
+    ours = Path(fv.__file__).read_text(encoding="utf-8")
+    assert ours[ours.index("class GRUCell(") :].strip() == book.strip()
 
 
 @given(**SEQUENCE_SIZES)
@@ -171,42 +175,20 @@ def test_from_first_version_rejects_mismatched_layers(shapes):
 # --- gradients, state_dict, edge cases ----------------------------------------------------------
 
 
+@pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("reset_after", [True, False])
-def test_gradcheck(reset_after):
+def test_gradcheck(reset_after, bias):
     torch.manual_seed(0)
-    cell = grubook.GRUCell(2, 3, reset_after=reset_after, dtype=torch.float64)
-    names = [name for name, _ in cell.named_parameters()]
-    params = [p.detach().clone().requires_grad_() for p in cell.parameters()]
+    cell = grubook.GRUCell(2, 3, bias=bias, reset_after=reset_after, dtype=torch.float64)
     x = torch.randn(2, 2, dtype=torch.float64, requires_grad=True)
     h = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
-
-    def f(x, h, *params):
-        return functional_call(cell, dict(zip(names, params, strict=True)), (x, h))
-
-    assert gradcheck(f, (x, h, *params))
-
-
-def test_state_dict_round_trip_with_nn_grucell():
-    torch.manual_seed(0)
-    ref = nn.GRUCell(3, 5)
-    ours = grubook.GRUCell(3, 5)
-    ours.load_state_dict(ref.state_dict())
-    back = nn.GRUCell(3, 5)
-    back.load_state_dict(ours.state_dict())
-    x, h = torch.randn(4, 3), torch.randn(4, 5)
-    assert_close(ours(x, h), ref(x, h), **TOL)
-    assert torch.equal(back(x, h), ref(x, h))
+    assert check_gradients(cell, (x, h))
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_seeded_init_equals_nn_grucell(bias):
-    torch.manual_seed(123)
-    ref = nn.GRUCell(4, 7, bias=bias)
-    torch.manual_seed(123)
-    ours = grubook.GRUCell(4, 7, bias=bias)
-    assert list(ours.state_dict()) == list(ref.state_dict())
-    for name, value in ref.state_dict().items():
-        assert torch.equal(ours.state_dict()[name], value), name
+def test_interchangeable_with_nn_grucell(bias):
+    inputs = (torch.randn(4, 3), torch.randn(4, 5))
+    assert_interchangeable(grubook.GRUCell, nn.GRUCell, (3, 5), {"bias": bias}, inputs)
 
 
 def test_save_and_load_weights_only(tmp_path):
@@ -237,3 +219,48 @@ def test_batch_of_one_equals_unbatched():
     out = cell(x, h)
     assert out.shape == (4,)
     assert_close(cell(x[None], h[None]), out[None], **TOL)
+
+
+# --- drop-in for nn.GRUCell: hx, empty sizes, conversion ----------------------------------------
+
+
+def test_hx_keyword_and_the_hidden_alias():
+    cell = grubook.GRUCell(3, 4)
+    x, h = torch.randn(2, 3), torch.randn(2, 4)
+    assert torch.equal(cell(x, hx=h), cell(x, h))
+    assert torch.equal(cell(x, hidden=h), cell(x, h))
+    with pytest.raises(TypeError, match=r"GRUCell: got both hx and hidden"):
+        cell(x, h, hidden=h)
+
+
+@pytest.mark.parametrize(("I", "H"), [(3, 0), (0, 4), (0, 0)])
+@pytest.mark.parametrize("batched", [True, False])
+def test_empty_sizes_give_torchs_results(I, H, batched):
+    torch.manual_seed(0)
+    ref = nn.GRUCell(I, H)
+    ours = grubook.GRUCell(I, H)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(2, I) if batched else torch.randn(I)
+    h = torch.randn(2, H) if batched else torch.randn(H)
+    for args in ((x,), (x, h)):
+        out, out_ref = ours(*args), ref(*args)
+        assert out.shape == out_ref.shape
+        assert_close(out, out_ref, **TOL)
+
+
+def test_batch_of_zero_samples():
+    cell = grubook.GRUCell(3, 4)
+    assert cell(torch.zeros(0, 3)).shape == (0, 4)
+    assert cell(torch.zeros(0, 3), torch.zeros(0, 4)).shape == (0, 4)
+
+
+def test_conversions_keep_dtype_and_refuse_what_torch_lacks():
+    ours = grubook.GRUCell(3, 5, dtype=torch.float64)
+    assert ours.to_torch().weight_ih.dtype == torch.float64
+    assert grubook.GRUCell.from_torch(ours.to_torch()).weight_hh.dtype == torch.float64
+    with pytest.raises(
+        ValueError, match=r"GRUCell\.to_torch: nn\.GRUCell has no reset_after=False"
+    ):
+        grubook.GRUCell(3, 5, reset_after=False).to_torch()
+    with pytest.raises(TypeError, match=r"GRUCell\.from_torch: expected an nn\.GRUCell, got GRU"):
+        grubook.GRUCell.from_torch(nn.GRU(3, 5))

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import TOL, check_gradients
 from torch import nn
-from torch.autograd import gradcheck
-from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence
 from torch.testing import assert_close
 
 import grubook
 
-TOL = {"atol": 1e-5, "rtol": 1e-5}
 T, B, I, H, C = 6, 4, 3, 5, 7
 LENGTHS = [6, 2, 4, 1]
 
@@ -145,15 +143,32 @@ def test_batch_of_one_and_single_step():
 def test_gradcheck():
     torch.manual_seed(0)
     model = grubook.GRUClassifier(2, 2, 3, num_layers=2, bidirectional=True).double()
-    names = [name for name, _ in model.named_parameters()]
-    params = [p.detach().clone().requires_grad_() for p in model.parameters()]
     x = torch.randn(3, 2, 2, dtype=torch.float64, requires_grad=True)
+    assert check_gradients(model, (x,), {"lengths": [3, 1]})
 
-    def f(x, *params):
-        state = dict(zip(names, params, strict=True))
-        return functional_call(model, state, (x,), {"lengths": [3, 1]})
 
-    assert gradcheck(f, (x, *params))
+@pytest.mark.parametrize("p", [0.3, 1.0])
+def test_head_dropout_acts_on_the_features_in_training_only(p):
+    """One layer: no dropout inside the GRU, so the head's dropout is the only random draw."""
+    torch.manual_seed(0)
+    model = grubook.GRUClassifier(I, H, C, dropout=p, bidirectional=True)
+    assert model.rnn.dropout == 0.0  # one layer: nothing between layers
+    x = torch.randn(T, B, I)
+    _, h_n = model.rnn(x, lengths=LENGTHS)
+    features = torch.cat([h_n[0], h_n[1]], dim=1)  # (B, 2H)
+    torch.manual_seed(1)
+    logits = model.train()(x, lengths=LENGTHS)
+    torch.manual_seed(1)
+    expected = model.head(torch.nn.functional.dropout(features, p, training=True))
+    assert_close(logits, expected, **TOL)
+    if p == 1.0:  # every feature dropped: only the head's bias is left
+        assert_close(logits, model.head.bias.expand(B, C), **TOL)
+    assert_close(model.eval()(x, lengths=LENGTHS), model.head(features), **TOL)
+
+
+def test_dropout_reaches_the_recurrent_layers_with_several_layers():
+    model = grubook.GRUClassifier(I, H, C, num_layers=2, dropout=0.25)
+    assert (model.rnn.dropout, model.dropout.p) == (0.25, 0.25)
 
 
 def test_save_and_load_weights_only(tmp_path):

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import TOL, assert_interchangeable, check_gradients, grads
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
-from torch.autograd import gradcheck
-from torch.func import functional_call
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 from torch.testing import assert_close
 
 import grubook
-
-TOL = {"atol": 1e-5, "rtol": 1e-5}
 
 
 @st.composite
@@ -40,13 +37,6 @@ def gru_configs(draw):
         "with_h0": draw(st.booleans()),
         "seed": draw(st.integers(0, 2**31 - 1)),
     }
-
-
-def _grads(model, outs, upstreams, inputs):
-    """Backpropagate ``upstreams`` from ``outs``; return input grads and a name -> grad dict."""
-    named = dict(model.named_parameters())
-    grads = torch.autograd.grad(outs, [*inputs, *named.values()], upstreams, retain_graph=True)
-    return grads[: len(inputs)], dict(zip(named, grads[len(inputs) :], strict=True))
 
 
 def _nn_forward(ref: nn.GRU, x, h0, lengths, T):
@@ -100,8 +90,8 @@ def test_matches_nn_gru(cfg):
         for b, length in enumerate(lengths):
             assert torch.all(time_first[length:, b] == 0)
 
-    in_ref, p_ref = _grads(ref, [out_ref, h_ref], upstreams, inputs)
-    in_ours, p_ours = _grads(ours, [out, h_n], upstreams, inputs)
+    in_ref, p_ref = grads(ref, [out_ref, h_ref], upstreams, inputs)
+    in_ours, p_ours = grads(ours, [out, h_n], upstreams, inputs)
     assert_close(in_ours, in_ref, **TOL)
     assert p_ours.keys() == p_ref.keys()
     assert_close(p_ours, p_ref, **TOL)
@@ -143,8 +133,8 @@ def test_packed_sequence_in_packed_sequence_out(
     assert_close(h_n, h_ref, **TOL)
 
     upstreams = [torch.randn(out.data.shape, generator=gen), torch.randn(h_n.shape, generator=gen)]
-    in_ref, p_ref = _grads(ref, [out_ref.data, h_ref], upstreams, inputs)
-    in_ours, p_ours = _grads(ours, [out.data, h_n], upstreams, inputs)
+    in_ref, p_ref = grads(ref, [out_ref.data, h_ref], upstreams, inputs)
+    in_ours, p_ours = grads(ours, [out.data, h_n], upstreams, inputs)
     assert_close(in_ours, in_ref, **TOL)
     assert_close(p_ours, p_ref, **TOL)
 
@@ -163,8 +153,9 @@ def cho_gru(gru: grubook.GRU, x: torch.Tensor, h0: torch.Tensor, lengths: list[i
             sfx = f"_l{layer}" + ("_reverse" if d else "")
             W_ir, W_iz, W_in = getattr(gru, f"weight_ih{sfx}").split(H)
             W_hr, W_hz, W_hn = getattr(gru, f"weight_hh{sfx}").split(H)
-            b_ir, b_iz, b_in = getattr(gru, f"bias_ih{sfx}").split(H)
-            b_hr, b_hz, b_hn = getattr(gru, f"bias_hh{sfx}").split(H)
+            zeros = torch.zeros(3 * H)  # bias=False: no biases at all
+            b_ir, b_iz, b_in = getattr(gru, f"bias_ih{sfx}", zeros).split(H)
+            b_hr, b_hz, b_hn = getattr(gru, f"bias_hh{sfx}", zeros).split(H)
             for b in range(B):
                 h = h0[layer * D + d, b]
                 steps = range(lengths[b]) if d == 0 else range(lengths[b] - 1, -1, -1)
@@ -186,11 +177,13 @@ def cho_gru(gru: grubook.GRU, x: torch.Tensor, h0: torch.Tensor, lengths: list[i
     L=st.integers(1, 2),
     bidirectional=st.booleans(),
     lengths=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    bias=st.booleans(),
     seed=st.integers(0, 2**31 - 1),
 )
-def test_reset_before_matches_equations(I, H, L, bidirectional, lengths, seed):
+def test_reset_before_matches_equations(I, H, L, bidirectional, lengths, bias, seed):
     torch.manual_seed(seed)
-    gru = grubook.GRU(I, H, L, bidirectional=bidirectional, reset_after=False)
+    gru = grubook.GRU(I, H, L, bias=bias, bidirectional=bidirectional, reset_after=False)
+    assert hasattr(gru, "bias_hh_l0") is bias
     T, B, D = max(lengths), len(lengths), gru.num_directions
     x, h0 = torch.randn(T, B, I), torch.randn(L * D, B, H)
     with torch.no_grad():
@@ -216,26 +209,24 @@ def test_reset_before_gru_equals_cell_loop():
 
 
 def test_to_torch_rejects_reset_before():
-    with pytest.raises(ValueError, match=r"to_torch: nn\.GRU has no reset_after=False form"):
+    with pytest.raises(ValueError, match=r"GRU\.to_torch: nn\.GRU has no reset_after=False form"):
         grubook.GRU(3, 4, reset_after=False).to_torch()
+    with pytest.raises(TypeError, match=r"GRU\.from_torch: expected an nn\.GRU, got RNN"):
+        grubook.GRU.from_torch(nn.RNN(3, 4))
 
 
 # --- gradcheck ----------------------------------------------------------------------------------
 
 
-def test_gradcheck_two_layers_bidirectional_with_lengths():
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gradcheck_two_layers_bidirectional_with_lengths(reset_after):
     torch.manual_seed(0)
-    gru = grubook.GRU(2, 2, num_layers=2, bidirectional=True, dtype=torch.float64)
-    names = [name for name, _ in gru.named_parameters()]
-    params = [p.detach().clone().requires_grad_() for p in gru.parameters()]
+    gru = grubook.GRU(
+        2, 2, num_layers=2, bidirectional=True, reset_after=reset_after, dtype=torch.float64
+    )
     x = torch.randn(3, 2, 2, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(4, 2, 2, dtype=torch.float64, requires_grad=True)
-    lengths = [3, 2]
-
-    def f(x, h0, *params):
-        return functional_call(gru, dict(zip(names, params, strict=True)), (x, h0, lengths))
-
-    assert gradcheck(f, (x, h0, *params))
+    assert check_gradients(gru, (x, h0), {"lengths": [3, 2]})
 
 
 # --- state_dict ---------------------------------------------------------------------------------
@@ -250,45 +241,9 @@ CONFIGS = [
 
 
 @pytest.mark.parametrize("kw", CONFIGS)
-def test_seeded_init_equals_nn_gru(kw):
-    torch.manual_seed(7)
-    ref = nn.GRU(3, 5, **kw)
-    torch.manual_seed(7)
-    ours = grubook.GRU(3, 5, **kw)
-    assert list(ours.state_dict()) == list(ref.state_dict())  # same names, same order
-    for name, value in ref.state_dict().items():
-        assert torch.equal(ours.state_dict()[name], value), name
-
-
-@pytest.mark.parametrize("kw", CONFIGS)
-def test_state_dict_round_trip_with_nn_gru(kw):
-    torch.manual_seed(0)
-    ref = nn.GRU(3, 5, **kw)
-    ours = grubook.GRU(3, 5, **kw)
-    ours.load_state_dict(ref.state_dict())
-    back = nn.GRU(3, 5, **kw)
-    back.load_state_dict(ours.state_dict())
-    x = torch.randn(4, 2, 3)
-    assert_close(ours(x), ref(x), **TOL)
-    assert_close(back(x), ref(x), rtol=0, atol=0)
-
-    ours_from = grubook.GRU.from_torch(ref)
-    assert (ours_from.num_layers, ours_from.bidirectional, ours_from.batch_first) == (
-        ref.num_layers,
-        ref.bidirectional,
-        ref.batch_first,
-    )
-    assert ours_from.bias == ref.bias
-    assert_close(ours_from(x), ref(x), **TOL)
-    to = ours_from.to_torch()
-    assert isinstance(to, nn.GRU)
-    assert (to.num_layers, to.bidirectional, to.batch_first, to.bias) == (
-        ref.num_layers,
-        ref.bidirectional,
-        ref.batch_first,
-        ref.bias,
-    )
-    assert_close(to(x), ref(x), rtol=0, atol=0)
+def test_interchangeable_with_nn_gru(kw):
+    x = torch.randn(2, 4, 3) if kw.get("batch_first") else torch.randn(4, 2, 3)
+    assert_interchangeable(grubook.GRU, nn.GRU, (3, 5), kw, (x,))
 
 
 def test_from_torch_keeps_dtype():
@@ -374,6 +329,100 @@ def test_dropout_between_layers_only_in_training():
     assert_close(ours(x), ref(x), **TOL)
     ours.train()
     assert not torch.allclose(ours(x)[0], ref(x)[0])
+
+
+@pytest.mark.parametrize("kw", [{"num_layers": 3}, {"num_layers": 2, "bidirectional": True}])
+def test_dropout_in_training_equals_nn_grus_under_one_seed(kw):
+    """nn.GRU draws one dropout mask per layer boundary on (T, B, D*H); so does grubook."""
+    torch.manual_seed(0)
+    ref = nn.GRU(3, 4, dropout=0.4, **kw)
+    ours = grubook.GRU.from_torch(ref)
+    x = torch.randn(6, 5, 3, requires_grad=True)
+    outs = []
+    for model in (ref, ours):
+        torch.manual_seed(1)
+        outs.append(model(x))
+    assert_close(outs[1], outs[0], **TOL)
+    torch.manual_seed(2)  # another mask: another output
+    assert not torch.allclose(ours(x)[0], outs[1][0])
+    upstream = [torch.randn_like(outs[0][0]), torch.randn_like(outs[0][1])]
+    in_ref, p_ref = grads(ref, outs[0], upstream, [x])
+    in_ours, p_ours = grads(ours, outs[1], upstream, [x])
+    assert_close(in_ours, in_ref, **TOL)
+    assert_close(p_ours, p_ref, **TOL)
+
+
+def test_dropout_zeroes_inputs_of_upper_layers_never_outputs():
+    """p = 1 drops all of layer 0's outputs: layer 1 reads zeros, and its output is kept whole."""
+    torch.manual_seed(0)
+    gru = grubook.GRU(3, 4, num_layers=2, dropout=1.0).train()
+    top = grubook.GRU(4, 4)  # layer 1 alone
+    top.load_state_dict(
+        {k.replace("_l1", "_l0"): v for k, v in gru.state_dict().items() if "_l1" in k}
+    )
+    x = torch.randn(5, 2, 3)
+    out, h_n = gru(x)
+    top_out, top_h = top(torch.zeros(5, 2, 4))
+    assert_close(out, top_out, **TOL)  # not dropped after the last layer: nonzero, = layer 1
+    assert (out != 0).all()
+    assert_close(h_n[1], top_h[0], **TOL)
+    assert_close(h_n[0], gru.eval()(x)[1][0], **TOL)  # layer 0's own states are not dropped
+
+
+# --- drop-in for nn.GRU: hx, all_weights, flatten_parameters, empty batches --------------------
+
+
+def test_hx_keyword_and_the_h0_alias():
+    torch.manual_seed(0)
+    gru = grubook.GRU(3, 4, num_layers=2)
+    x, h = torch.randn(5, 2, 3), torch.randn(2, 2, 4)
+    expected = gru(x, h)
+    for call in (lambda: gru(x, hx=h), lambda: gru(x, h0=h), lambda: gru(input=x, hx=h)):
+        assert_close(call(), expected, rtol=0, atol=0)
+    assert_close(gru.gates(x, h0=h), gru.gates(x, hx=h), rtol=0, atol=0)
+    with pytest.raises(TypeError, match=r"GRU: got both hx and h0"):
+        gru(x, h, h0=h)
+
+
+@pytest.mark.parametrize("kw", CONFIGS)
+def test_all_weights_are_nn_grus(kw):
+    ref = nn.GRU(3, 5, **kw)
+    ours = grubook.GRU(3, 5, **kw)
+    shapes = [[tuple(w.shape) for w in layer] for layer in ref.all_weights]
+    assert [[tuple(w.shape) for w in layer] for layer in ours.all_weights] == shapes
+    named = dict(ours.named_parameters())
+    for layer in ours.all_weights:
+        for weight in layer:
+            assert any(weight is p for p in named.values())
+    with torch.no_grad():  # copying through all_weights, as torch's own tests do
+        for mine, theirs in zip(ours.all_weights, ref.all_weights, strict=True):
+            for w_mine, w_theirs in zip(mine, theirs, strict=True):
+                w_mine.copy_(w_theirs)
+    x = torch.randn(4, 2, 3)
+    assert_close(ours(x), ref(x), **TOL)
+
+
+def test_flatten_parameters_is_a_no_op():
+    torch.manual_seed(0)
+    gru = grubook.GRU(3, 4, num_layers=2)
+    before = {k: v.clone() for k, v in gru.state_dict().items()}
+    assert gru.flatten_parameters() is None
+    for name, value in gru.state_dict().items():
+        assert torch.equal(value, before[name]), name
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_batch_of_zero_sequences(batch_first, bidirectional):
+    kw = {"num_layers": 2, "batch_first": batch_first, "bidirectional": bidirectional}
+    ref = nn.GRU(3, 4, **kw)
+    ours = grubook.GRU.from_torch(ref)
+    x = torch.zeros((0, 5, 3) if batch_first else (5, 0, 3), requires_grad=True)
+    out, h_n = ours(x)
+    out_ref, h_ref = ref(x)
+    assert (out.shape, h_n.shape) == (out_ref.shape, h_ref.shape)
+    out.sum().backward()
+    assert ours(x, lengths=[])[0].shape == out_ref.shape
 
 
 # --- gates --------------------------------------------------------------------------------------

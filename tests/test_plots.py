@@ -10,7 +10,13 @@ import pytest
 import torch
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from grubook.plots import draw_unrolled_rnn, plot_gradient_norms
+from grubook.plots import (
+    GRADIENT_NORM_LABEL,
+    GRU_CELL_STAGES,
+    draw_gru_cell,
+    draw_unrolled_rnn,
+    plot_gradient_norms,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +49,7 @@ def test_gradient_norms_labels_title_and_reference_line():
 def test_gradient_norms_default_labels_name_the_quantity():
     ax = plot_gradient_norms({"a": [0.5, 1.0]})
     assert ax.get_xlabel() == "step $t$"
-    assert "partial L" in ax.get_ylabel()
+    assert ax.get_ylabel() == GRADIENT_NORM_LABEL and r"\partial \mathcal{L}" in ax.get_ylabel()
     assert ax.get_title() != ""
     assert plot_gradient_norms({"a": [1.0]}, title=None).get_title() == ""
 
@@ -102,3 +108,75 @@ def test_unrolled_rnn_title_and_given_axes():
 def test_unrolled_rnn_rejects_bad_T(T):
     with pytest.raises(ValueError, match="draw_unrolled_rnn: T must be"):
         draw_unrolled_rnn(T)
+
+
+# The texts each stage of the GRU cell diagram adds to the one before.
+GRU_CELL_TEXTS = {
+    "gates": {"$h_{t-1}$", "$x_t$", "$z_t$", "$r_t$", r"$\sigma$", "update", "reset"},
+    "candidate": {"tanh", "candidate", "$n_t$", r"$W_{hn} h + b_{hn}$", r"$\odot$"},
+    "state": {"$h_t$", "+", "$1-$", "copy path"},
+}
+
+
+def gru_cell_texts(stage):
+    return {text.get_text() for text in draw_gru_cell(stage).texts}
+
+
+def test_gru_cell_stages_add_to_each_other():
+    expected = set()
+    counts = []
+    for stage in GRU_CELL_STAGES:
+        expected |= GRU_CELL_TEXTS[stage]
+        ax = draw_gru_cell(stage)
+        assert {text.get_text() for text in ax.texts} == expected, stage
+        counts.append((len(ax.patches), len(ax.lines), len(ax.texts)))
+        assert not ax.axison
+    assert counts[0] < counts[1] < counts[2]  # element-wise: every kind of element grows
+
+
+def test_gru_cell_highlights_the_copy_path_only_in_the_state_stage():
+    def highlighted(ax):
+        return [line for line in ax.lines if line.get_linewidth() >= 3] + [
+            patch for patch in ax.patches if patch.get_linewidth() >= 3
+        ]
+
+    assert not highlighted(draw_gru_cell("candidate"))
+    copy_path = highlighted(draw_gru_cell("state"))
+    assert len(copy_path) >= 3  # h_{t-1} -> ⊙ -> + -> h_t
+    assert (
+        len(
+            {
+                str(element.get_edgecolor())
+                for element in copy_path
+                if isinstance(element, FancyArrowPatch)
+            }
+        )
+        == 1
+    )
+
+
+@pytest.mark.parametrize("stage", GRU_CELL_STAGES)
+def test_gru_cell_texts_do_not_overlap_and_fit_the_figure(stage):
+    ax = draw_gru_cell(stage)
+    figure = ax.figure
+    width, height = figure.get_size_inches()
+    assert 1.2 <= width / height <= 1.45  # about 4:3, so it is large on a phone
+    renderer = figure.canvas.get_renderer()
+    boxes = [(text.get_text(), text.get_window_extent(renderer)) for text in ax.texts]
+    for i, (name_a, a) in enumerate(boxes):
+        assert figure.bbox.contains(a.x0, a.y0) and figure.bbox.contains(a.x1, a.y1), name_a
+        for name_b, b in boxes[i + 1 :]:
+            assert not a.overlaps(b), f"{stage}: {name_a!r} overlaps {name_b!r}"
+
+
+def test_gru_cell_draws_on_the_given_axes_without_showing(monkeypatch):
+    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: pytest.fail("plt.show called"))
+    fig, ax = plt.subplots()
+    assert draw_gru_cell("gates", ax=ax, title="Gates") is ax
+    assert ax.get_title() == "Gates" and len(plt.get_fignums()) == 1
+
+
+@pytest.mark.parametrize("stage", ["reset", "", None, "State"])
+def test_gru_cell_rejects_an_unknown_stage(stage):
+    with pytest.raises(ValueError, match=r"'gates', 'candidate', 'state'"):
+        draw_gru_cell(stage)

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import TOL, assert_interchangeable, check_gradients, grads
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
-from torch.autograd import gradcheck
-from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.testing import assert_close
 
 import grubook
-
-TOL = {"atol": 1e-5, "rtol": 1e-5}
-
-
-def _grads(model, outs, upstreams, inputs):
-    """Backpropagate ``upstreams`` from ``outs``; return input grads and a name -> grad dict."""
-    named = dict(model.named_parameters())
-    grads = torch.autograd.grad(outs, [*inputs, *named.values()], upstreams, retain_graph=True)
-    return grads[: len(inputs)], dict(zip(named, grads[len(inputs) :], strict=True))
 
 
 @given(
@@ -69,8 +59,8 @@ def test_matches_nn_rnn(
     assert_close(h_n, h_ref, **TOL)
 
     upstreams = [torch.randn(out.shape, generator=gen), torch.randn(h_n.shape, generator=gen)]
-    in_ref, p_ref = _grads(ref, [out_ref, h_ref], upstreams, inputs)
-    in_ours, p_ours = _grads(ours, [out, h_n], upstreams, inputs)
+    in_ref, p_ref = grads(ref, [out_ref, h_ref], upstreams, inputs)
+    in_ours, p_ours = grads(ours, [out, h_n], upstreams, inputs)
     assert_close(in_ours, in_ref, **TOL)
     assert_close(p_ours, p_ref, **TOL)
 
@@ -88,8 +78,8 @@ def test_cell_matches_nn_rnncell(nonlinearity, batched):
     out_ref, out = ref(x, h), ours(x, h)
     assert_close(out, out_ref, **TOL)
     upstream = torch.randn(out.shape)
-    in_ref, p_ref = _grads(ref, [out_ref], [upstream], [x, h])
-    in_ours, p_ours = _grads(ours, [out], [upstream], [x, h])
+    in_ref, p_ref = grads(ref, [out_ref], [upstream], [x, h])
+    in_ours, p_ours = grads(ours, [out], [upstream], [x, h])
     assert_close(in_ours, in_ref, **TOL)
     assert_close(p_ours, p_ref, **TOL)
 
@@ -97,54 +87,28 @@ def test_cell_matches_nn_rnncell(nonlinearity, batched):
 def test_gradcheck():
     torch.manual_seed(0)
     rnn = grubook.RNN(2, 3, num_layers=2, bidirectional=True, dtype=torch.float64)
-    names = [name for name, _ in rnn.named_parameters()]
-    params = [p.detach().clone().requires_grad_() for p in rnn.parameters()]
     x = torch.randn(3, 2, 2, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(4, 2, 3, dtype=torch.float64, requires_grad=True)
-
-    def f(x, h0, *params):
-        return functional_call(rnn, dict(zip(names, params, strict=True)), (x, h0, [3, 2]))
-
-    assert gradcheck(f, (x, h0, *params))
+    assert check_gradients(rnn, (x, h0), {"lengths": [3, 2]})
 
 
 @pytest.mark.parametrize(
-    "kw", [{}, {"num_layers": 2, "bidirectional": True}, {"nonlinearity": "relu", "bias": False}]
+    "kw",
+    [
+        {},
+        {"num_layers": 2, "bidirectional": True, "batch_first": True},
+        {"nonlinearity": "relu", "bias": False},
+    ],
 )
-def test_seeded_init_and_state_dict_round_trip(kw):
-    torch.manual_seed(3)
-    ref = nn.RNN(3, 4, **kw)
-    torch.manual_seed(3)
-    ours = grubook.RNN(3, 4, **kw)
-    assert list(ours.state_dict()) == list(ref.state_dict())
-    for name, value in ref.state_dict().items():
-        assert torch.equal(ours.state_dict()[name], value), name
-
-    torch.manual_seed(4)
-    fresh = grubook.RNN(3, 4, **kw)
-    fresh.load_state_dict(ref.state_dict())
-    back = nn.RNN(3, 4, **kw)
-    back.load_state_dict(fresh.state_dict())
-    x = torch.randn(5, 2, 3)
-    assert_close(fresh(x), ref(x), **TOL)
-    assert_close(back(x), ref(x), rtol=0, atol=0)
-    to = fresh.to_torch()
-    assert isinstance(to, nn.RNN)
-    assert to.nonlinearity == ref.nonlinearity
-    assert_close(to(x), ref(x), rtol=0, atol=0)
+def test_interchangeable_with_nn_rnn(kw):
+    x = torch.randn(2, 5, 3) if kw.get("batch_first") else torch.randn(5, 2, 3)
+    assert_interchangeable(grubook.RNN, nn.RNN, (3, 4), kw, (x,))
 
 
-def test_cell_seeded_init_and_round_trip():
-    torch.manual_seed(5)
-    ref = nn.RNNCell(3, 4)
-    torch.manual_seed(5)
-    ours = grubook.RNNCell(3, 4)
-    for name, value in ref.state_dict().items():
-        assert torch.equal(ours.state_dict()[name], value), name
-    back = nn.RNNCell(3, 4)
-    back.load_state_dict(ours.state_dict())
-    x = torch.randn(2, 3)
-    assert torch.equal(back(x), ref(x))
+@pytest.mark.parametrize("kw", [{}, {"nonlinearity": "relu", "bias": False}])
+def test_cell_interchangeable_with_nn_rnncell(kw):
+    inputs = (torch.randn(2, 3), torch.randn(2, 4))
+    assert_interchangeable(grubook.RNNCell, nn.RNNCell, (3, 4), kw, inputs)
 
 
 def test_h0_none_equals_zeros():
@@ -168,3 +132,47 @@ def test_unbatched_and_single_step():
     out, h_n = rnn(x, h)
     assert out.shape == h_n.shape == (1, 4)
     assert_close(out[0], cell(x[0], h[0]), **TOL)
+
+
+# --- drop-in for nn.RNN and nn.RNNCell -----------------------------------------------------------
+
+
+def test_nonlinearity_positional_and_keyword_like_nn_rnn():
+    rnn = grubook.RNN(2, 3, 1, "relu")
+    assert (rnn.input_size, rnn.hidden_size, rnn.num_layers, rnn.nonlinearity) == (2, 3, 1, "relu")
+    assert grubook.RNN(2, 3).nonlinearity == "tanh"
+    assert grubook.RNNCell(2, 3, True, "relu").nonlinearity == "relu"
+    with pytest.raises(ValueError, match=r"RNN: Unknown nonlinearity 'gelu'\. Select from"):
+        grubook.RNN(2, 3, nonlinearity="gelu")
+
+
+def test_hx_keyword_and_aliases():
+    torch.manual_seed(0)
+    rnn, cell = grubook.RNN(3, 4), grubook.RNNCell(3, 4)
+    x, h = torch.randn(5, 2, 3), torch.randn(1, 2, 4)
+    assert_close(rnn(x, hx=h), rnn(x, h), rtol=0, atol=0)
+    assert_close(rnn(x, h0=h), rnn(x, h), rtol=0, atol=0)
+    assert torch.equal(cell(x[0], hx=h[0]), cell(x[0], h[0]))
+    assert torch.equal(cell(x[0], hidden=h[0]), cell(x[0], h[0]))
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_cell_with_zero_hidden_size_gives_empty_states(nonlinearity):
+    cell = grubook.RNNCell(3, 0, nonlinearity=nonlinearity)
+    assert cell(torch.randn(2, 3)).shape == (2, 0)
+    assert cell(torch.randn(2, 3), torch.randn(2, 0)).shape == (2, 0)
+    assert cell(torch.randn(3)).shape == (0,)
+
+
+def test_dropout_in_training_equals_nn_rnns_under_one_seed():
+    torch.manual_seed(0)
+    ref = nn.RNN(3, 4, num_layers=3, dropout=0.3, nonlinearity="relu", bidirectional=True)
+    ours = grubook.RNN.from_torch(ref)
+    x = torch.randn(6, 5, 3)
+    outs = []
+    for model in (ref, ours):
+        torch.manual_seed(1)
+        outs.append(model(x))
+    assert_close(outs[1], outs[0], **TOL)
+    ours.eval()
+    assert not torch.allclose(ours(x)[0], outs[1][0])

@@ -1,10 +1,17 @@
 """The built site in a headless browser (``make test-site``, after ``make book``).
 
 Serves ``_build/html`` on 127.0.0.1 and opens the landing page, every chapter and the appendix in
-Debian's Chromium through playwright. Each page must load without console errors and without any
-request leaving 127.0.0.1 (the site works offline), render its math with MathJax, show the figures
-and no tracebacks the notebook does not mean to show, and link to the notebook in Colab. Full-page
-screenshots go to ``_build/screenshots/``.
+Debian's Chromium through playwright, at desktop width (1280 px) and at a phone's (390 px, touch,
+device scale 3). Each page must load without console errors and without any request leaving
+127.0.0.1 (the site works offline), render its math with MathJax, show the figures and no
+tracebacks the notebook does not mean to show, and link to the notebook in Colab.
+
+At both widths no page scrolls sideways: nothing is wider than the screen except inside a box
+that scrolls by itself (code, tables, a displayed equation). Displayed equations fit the text
+column at desktop width; on a phone at most one in ten of a page's may scroll inside its box
+(``PHONE_OVERFLOW_SHARE``), and the failure names each one with its width. Full-page screenshots go
+to ``_build/screenshots/`` (``NAME.png``, ``NAME-phone.png``). The checks of the HTML that need no
+browser (API page, figure captions, chapter map) are in ``test_site_html.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +44,25 @@ APPENDIX = ["notation", "api", "references", "status", "instructors"]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 # MathJax needs a moment after "load" to typeset; this many ms at most.
 MATH_TIMEOUT_MS = 20_000
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+# An iPhone 14's screen in CSS pixels; is_mobile makes Chromium lay the page out as a phone does
+# (the meta viewport applies, and a page wider than the screen zooms out instead of fitting).
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
+# On a phone, at most this share of a page's displayed equations may scroll inside their box
+# (rounded down: a page with fewer than 10 equations must fit them all). Break long ones with
+# `aligned`.
+PHONE_OVERFLOW_SHARE = 0.1
+# Every page of the book: (name, path under _build/html).
+PAGES = [
+    ("intro", "intro.html"),
+    *((path.stem, f"chapters/{path.stem}.html") for path in CHAPTERS),
+    *((name, f"chapters/{name}.html") for name in APPENDIX),
+]
 
 
 # The article's text without code blocks, inline code and typeset math.
@@ -77,10 +103,13 @@ def browser():
 
 
 class Visit:
-    """One page opened in a fresh browser context, with what it logged and requested."""
+    """One page opened in a fresh browser context (``device``: DESKTOP or PHONE), with what it
+    logged and requested."""
 
-    def __init__(self, browser, url: str, screenshot: str | None = None):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def __init__(self, browser, url: str, screenshot: str | None = None, device: dict = DESKTOP):
+        self.context = browser.new_context(**device)
+        self.width = device["viewport"]["width"]
+        self.phone = device.get("is_mobile", False)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.requests: list[str] = []
@@ -97,7 +126,8 @@ class Visit:
         self.wait_for_math()
         if screenshot:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
+            # One image pixel per CSS pixel: a phone's device scale would make them 9 times larger.
+            self.page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True, scale="css")
 
     def _console(self, message) -> None:
         if message.type == "error":
@@ -126,11 +156,74 @@ class Visit:
         self.context.close()
 
 
+# Elements wider than the screen, outside any box that scrolls (or clips) by itself and fits: each
+# reported once, at the outermost offending element, with where it is on the page.
+TOO_WIDE = """(width) => {
+  const fits = e => {
+    const r = e.getBoundingClientRect();
+    return r.left >= -0.5 && r.right <= width + 0.5;
+  };
+  const scrollsItself = e =>
+    ["auto", "scroll", "hidden", "clip"].includes(getComputedStyle(e).overflowX);
+  const offends = e => {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || fits(e)) return false;
+    if (!e.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) return false;
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (scrollsItself(p) && fits(p)) return false;
+      // a drawer (the navigation on a phone) waits off the screen until opened
+      const offScreen = r.right <= 0 || r.left >= width;
+      if (offScreen && getComputedStyle(p).position === "fixed") return false;
+    }
+    return true;
+  };
+  const found = [...document.body.querySelectorAll("*")].filter(offends);
+  const reported = new Set(found);
+  return found.filter(e => !reported.has(e.parentElement)).map(e => {
+    const r = e.getBoundingClientRect();
+    const where = (e.closest("[id]") || {}).id || "?";
+    const what = e.tagName.toLowerCase() + [...e.classList].map(c => "." + c).join("");
+    const text = e.textContent.trim().replace(/\\s+/g, " ").slice(0, 50);
+    const span = `${Math.round(r.left)}..${Math.round(r.right)}`;
+    return `${what} in #${where} spans x = ${span} px: ${text}`;
+  });
+}"""
+
+# Each displayed equation: where it is (its label, or the API object it documents), its number,
+# the width it needs and the width of its box.
+EQUATIONS = """() => [...document.querySelectorAll('mjx-container[display="true"]')].map(e => {
+  const box = e.closest("div.math");
+  const number = box && box.querySelector("span.eqno");
+  const owner = e.closest("dl.py");
+  const where = (box && box.id.replace(/^equation-/, ""))
+    || (owner && owner.querySelector(":scope > dt").id)
+    || (e.closest("[id]") || {}).id || "?";
+  return {where, number: number ? number.textContent.replace("#", "").trim() : "",
+          needs: e.scrollWidth, box: e.clientWidth};
+})"""
+
+
+# Inline math wider than its box: the theme clips it (overflow: hidden), so part of it is lost.
+INLINE_MATH_CUT = """() => [...document.querySelectorAll("span.math")].map(e => {
+  const math = e.querySelector("mjx-container > mjx-math");
+  if (!math) return null;
+  const cut = math.getBoundingClientRect().right - e.getBoundingClientRect().right;
+  const owner = e.closest("dl.py");
+  const where = (owner && owner.querySelector(":scope > dt").id)
+    || (e.closest("[id]") || {}).id || "?";
+  const text = e.textContent.trim().slice(0, 60);
+  return cut > 2 ? `#${where}: ${text} (${Math.round(cut)} px cut off)` : null;
+}).filter(Boolean)"""
+
+
 def check_common(visit: Visit, name: str) -> None:
     assert not visit.errors, f"{name}: console errors:\n" + "\n".join(visit.errors)
     foreign = visit.foreign_requests()
     assert not foreign, f"{name}: requests that leave the site:\n" + "\n".join(foreign)
     check_math(visit, name)
+    # What a reader cannot see whole, all of it in one report.
+    problems = check_layout(visit) + check_inline_math(visit) + check_equation_widths(visit)
+    assert not problems, f"{name} at {visit.width} px:\n" + "\n".join(problems)
 
 
 def check_math(visit: Visit, name: str) -> None:
@@ -145,13 +238,53 @@ def check_math(visit: Visit, name: str) -> None:
     text = page.evaluate(PROSE_TEXT)
     for marker in ("\\(", "\\[", "$$"):
         assert marker not in text, f"{name}: raw TeX {marker!r} left in the page text"
-    # A displayed equation wider than the text column is cut off (or scrolls): break it.
-    too_wide = page.evaluate(
-        """() => [...document.querySelectorAll('mjx-container[display="true"]')]
-            .filter(e => e.scrollWidth > e.clientWidth + 1)
-            .map(e => `${(e.closest('[id]') || {}).id}: ${e.scrollWidth} > ${e.clientWidth} px`)"""
+
+
+def check_layout(visit: Visit) -> list[str]:
+    """The page does not scroll sideways, and nothing sticks out of the screen."""
+    width = visit.width
+    # A phone zooms out (innerWidth grows) rather than scroll when the page is too wide.
+    inner, scroll = visit.page.evaluate(
+        "() => [window.innerWidth, document.documentElement.scrollWidth]"
     )
-    assert not too_wide, f"{name}: displayed equations wider than the page: {too_wide}"
+    too_wide = visit.page.evaluate(TOO_WIDE, width)
+    if inner == width and scroll <= width + 1 and not too_wide:
+        return []
+    return [
+        f"the page scrolls sideways (layout width {inner}, content width {scroll});"
+        " wider than the screen:",
+        *(f"  {element}" for element in too_wide),
+    ]
+
+
+def check_inline_math(visit: Visit) -> list[str]:
+    """No inline math is wider than its line (the theme would cut it off)."""
+    cut = visit.page.evaluate(INLINE_MATH_CUT)
+    if not cut:
+        return []
+    return [
+        "inline math longer than the line is cut off; make it a displayed equation"
+        " (split with `aligned`) or shorter:",
+        *(f"  {math}" for math in cut),
+    ]
+
+
+def check_equation_widths(visit: Visit) -> list[str]:
+    """Displayed equations fit their column: all at desktop width, all but one in ten on a phone."""
+    equations = visit.page.evaluate(EQUATIONS)
+    overflowing = [e for e in equations if e["needs"] > e["box"] + 1]
+    allowed = int(len(equations) * PHONE_OVERFLOW_SHARE) if visit.phone else 0
+    if len(overflowing) <= allowed:
+        return []
+    return [
+        f"{len(overflowing)} of {len(equations)} displayed equations scroll inside their box"
+        f" (at most {allowed} may); break them with `aligned`:",
+        *(
+            f"  {e['where']} {e['number']}".rstrip()
+            + f": needs {e['needs']} px, its box is {e['box']} px"
+            for e in overflowing
+        ),
+    ]
 
 
 def notebook_facts(path: Path) -> dict[str, int]:
@@ -232,10 +365,20 @@ def test_appendix_page(site, browser, name):
         visit.close()
 
 
+@pytest.mark.parametrize(("name", "path"), PAGES, ids=[name for name, _ in PAGES])
+def test_page_on_a_phone(site, browser, name, path):
+    """Every page at 390 px: loads cleanly, does not scroll sideways, its equations fit."""
+    visit = Visit(browser, f"{site}/{path}", f"{name}-phone.png", device=PHONE)
+    try:
+        check_common(visit, f"{name} (phone)")
+    finally:
+        visit.close()
+
+
 def test_status_page_lists_every_chapter(site, browser):
     visit = Visit(browser, f"{site}/chapters/status.html")
     try:
-        table = visit.page.locator("table.grubook-status").inner_text()
+        table = visit.page.locator("table.grubook-status").first.inner_text()
         for notebook in CHAPTERS:
             title = notebook_title(notebook)
             assert title in table, f"status table lacks {notebook.name} ({title!r})"

@@ -1,0 +1,20 @@
+"""Datasets and collation: the tasks of the book, and the padded batches the models read.
+
+Data code never imports model code. Every dataset yields items ``(x_i, y_i)`` or
+``(x_i, length_i, y_i)``; :func:`collate_sequences` pads them into ``(x, lengths, y)`` batches and
+:func:`make_loader` makes a reproducibly shuffled ``DataLoader`` of them. Introduced in chapter 2,
+*The GRU cell*.
+"""
+
+from grubook.data.collate import collate_sequences, make_loader
+from grubook.data.synthetic import PaddedSequences, SignOfSum, make_generator
+from grubook.masks import length_mask
+
+__all__ = [
+    "PaddedSequences",
+    "SignOfSum",
+    "collate_sequences",
+    "length_mask",
+    "make_generator",
+    "make_loader",
+]
