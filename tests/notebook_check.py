@@ -332,7 +332,7 @@ def first_error(notebook) -> tuple[int, str] | None:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 lines = ANSI.sub("", "\n".join(output.get("traceback", []))).splitlines()
-                at = [line.strip() for line in lines if line.lstrip().startswith("---->")]
+                at = [line.strip() for line in lines if re.match(r"-+> ", line.lstrip())]
                 where = f" (at {at[-1]})" if at else ""
                 return index, f"cell {index} raised {output['ename']}: {output['evalue']}{where}"
     return None

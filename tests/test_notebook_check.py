@@ -163,3 +163,14 @@ def test_only_cells_before_an_error_are_compared():
     assert [p.split(":")[0] for p in check.differences(stored, fresh, upto=2)] == [
         "cell 1, glue 'a'"
     ]
+
+
+def test_first_error_names_the_cell_and_the_failing_line():
+    arrow = "\x1b[32m---> \x1b[39m\x1b[32m10\x1b[39m assert messages[0] == 'x'"
+    raised = v4.new_output("error", ename="AssertionError", evalue="", traceback=["Cell", arrow])
+    expected = v4.new_output("error", ename="ValueError", evalue="meant", traceback=[])
+    nb = notebook(code(expected, tags=["raises-exception"]), code(raised))
+    assert check.first_error(nb) == (
+        2,
+        "cell 2 raised AssertionError:  (at ---> 10 assert messages[0] == 'x')",
+    )
