@@ -11,11 +11,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 MAX_SECONDS = 90
+# nbval's "# NBVAL_CHECK_OUTPUT" comment still counts as the tag nbval-check-output; set False once
+# the chapters carry tags only, and a comment marker fails the structure test.
+COMMENT_MARKERS_ALLOWED = True
+SETUP_URL = re.compile(r'"git\+https://github\.com/grubook/grubook@v([^"]+)"')
 FENCE = r"^(?:`{3,}|:{3,})"
 EXERCISE = re.compile(
     FENCE + r"\{exercise(?:-start)?\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", re.M
@@ -140,6 +145,19 @@ def test_second_cell_is_the_setup_cell(path):
 
 
 @chapter
+def test_setup_cell_installs_the_books_version(path):
+    """Colab installs the tag of the version the notebook was written for, not whatever main is."""
+    import grubook
+
+    found = SETUP_URL.findall(source(load(path).cells[1]))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert found == [grubook.__version__] == [project["version"]], (
+        f"setup cell installs {found}; grubook.__version__ is {grubook.__version__}, "
+        f"pyproject's version {project['version']}: the three must agree"
+    )
+
+
+@chapter
 def test_run_time_is_recorded_and_short(path):
     run = load(path).metadata.get("grubook", {})
     for key in ("execution_seconds", "executed_at", "python", "torch", "platform"):
@@ -240,14 +258,18 @@ def test_student_notebooks_lose_exactly_the_solution_cells(tmp_path):
 
 @chapter
 def test_chapter_checks_its_own_results(path):
-    """nbval compares the cells marked ``# NBVAL_CHECK_OUTPUT`` and fails on a failed ``assert``;
-    a chapter with neither would pass CI whatever its code computed."""
-    code = [source(c) for c in load(path).cells if c.cell_type == "code"]
-    checked = [s for s in code if s.lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
-    asserting = [
-        s for s in code if re.search(r"^\s*(assert\b|torch\.testing\.assert_close)", s, re.M)
-    ]
-    assert checked, f"{path.name}: no cell starts with # NBVAL_CHECK_OUTPUT"
+    """The checked run compares the cells tagged ``nbval-check-output`` exactly and fails on a
+    failed ``assert``; a chapter with neither would lean on tolerant comparisons alone."""
+    cells = [c for c in load(path).cells if c.cell_type == "code"]
+    commented = [source(c) for c in cells if source(c).lstrip().startswith("# NBVAL_")]
+    checked = [c for c in cells if "nbval-check-output" in tags(c)]
+    if COMMENT_MARKERS_ALLOWED:
+        checked += [c for c in cells if source(c).lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
+    else:
+        assert not commented, f"{path.name}: nbval comment markers, use tags: {commented[:1]}"
+    asserts = re.compile(r"^\s*(assert\b|torch\.testing\.assert_close)", re.M)
+    asserting = [c for c in cells if asserts.search(source(c))]
+    assert checked, f"{path.name}: no cell tagged nbval-check-output"
     assert len(asserting) >= 3, f"{path.name}: only {len(asserting)} cells assert a result"
 
 

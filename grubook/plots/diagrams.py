@@ -1,105 +1,31 @@
-"""The book's figures: each function draws on a Matplotlib ``Axes`` and returns it.
+"""Diagrams drawn with Matplotlib patches: an RNN unrolled over time, and the GRU cell in stages.
 
-Every function takes an optional ``ax`` (a new figure is made without one), draws with Matplotlib
-only, prints nothing and returns the ``Axes``, so a chapter can add to the figure and a test can
-inspect what was drawn. Introduced in chapter 1, *Recurrent networks*.
+Introduced in chapter 1, *Recurrent networks* (:func:`draw_unrolled_rnn`) and chapter 2, *The GRU
+cell* (:func:`draw_gru_cell`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
-import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-__all__ = ["draw_gru_cell", "draw_unrolled_rnn", "plot_gradient_norms", "plot_history"]
+from grubook.plots._base import axes_or_new
 
-#: The y label of :func:`plot_gradient_norms`: the gradient's norm at step t relative to step T.
-GRADIENT_NORM_LABEL = (
-    r"$\|\partial \mathcal{L} / \partial h_t\|\ /\ \|\partial \mathcal{L} / \partial h_T\|$"
-)
+__all__ = ["GRU_CELL_STAGES", "draw_gru_cell", "draw_unrolled_rnn"]
 
 
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
-    """Return ``ax``, or the Axes of a new figure of size ``figsize`` (inches) if it is ``None``."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return ax
-
-
-def plot_gradient_norms(
-    norms: Mapping[str, Sequence[float] | np.ndarray],
-    ax: Axes | None = None,
-    *,
-    title: str | None = "How far back the gradient reaches",
-    xlabel: str = "step $t$",
-    ylabel: str | None = None,
-    logy: bool = True,
-    styles: Mapping[str, Mapping[str, Any]] | None = None,
+def _frame(
+    ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float], title: str | None
 ) -> Axes:
-    r"""Plot one curve of gradient norms over time steps per model, on a log scale.
-
-    Curve ``label`` shows ``norms[label][t - 1]`` at step :math:`t = 1 \dots T`, typically
-    :math:`\|\partial \mathcal{L} / \partial h_t\|`, the norm of the loss's gradient with
-    respect to the hidden state :math:`h_t`, divided by its value at the last step T. Values that
-    are not positive (a gradient that underflowed to zero) are left out of the curve instead of
-    being clipped, so a log scale does not draw a false cliff.
-
-    Args:
-        norms: a mapping from a legend label to a 1-D sequence (list, NumPy array or a CPU tensor)
-            of T non-negative numbers; sequences may differ in length.
-        ax: the Axes to draw on. Default: a new 6.4 x 4 inch figure.
-        title: the Axes title, or ``None`` for none. Default: ``"How far back the gradient
-            reaches"``.
-        xlabel: the x-axis label. Default: ``"step $t$"``.
-        ylabel: the y-axis label, or ``None`` for the relative norm
-            :math:`\|\partial \mathcal{L} / \partial h_t\| / \|\partial \mathcal{L} / \partial
-            h_T\|` (``GRADIENT_NORM_LABEL``). Default: ``None``.
-        logy: use a logarithmic y axis. Default: ``True``.
-        styles: extra keyword arguments for ``Axes.plot`` per label, e.g.
-            ``{"GRU": {"linestyle": "--"}}``; labels not in it get the defaults. Default: ``None``.
-
-    Returns:
-        The Axes, with one line per entry of ``norms`` (in order), a legend and a dotted
-        reference line at 1.
-
-    Raises:
-        ValueError: if ``norms`` is empty or an entry is not a non-empty 1-D sequence.
-
-    Example::
-
-        >>> ax = plot_gradient_norms({"RNN": [1e-6, 1e-3, 1.0], "GRU": [0.1, 0.5, 1.0]})
-        >>> ax.get_yscale()
-        'log'
-        >>> ax = plot_gradient_norms({"GRU": [0.5, 1.0]}, styles={"GRU": {"linestyle": "--"}})
-
-    Introduced in chapter 1, *Recurrent networks*.
-    """
-    if len(norms) == 0:
-        raise ValueError("plot_gradient_norms: norms is empty; pass {label: values}")
-    ax = _axes(ax, (6.4, 4.0))
-    for label, values in norms.items():
-        y = np.asarray(values, dtype=float)
-        if y.ndim != 1 or y.size == 0:
-            raise ValueError(
-                f"plot_gradient_norms: norms[{label!r}] must be a non-empty 1-D sequence, "
-                f"got shape {y.shape}"
-            )
-        y = np.where(y > 0, y, np.nan) if logy else y  # (T,), zeros masked on a log scale
-        style = {"linewidth": 1.8, **(styles or {}).get(label, {})}
-        ax.plot(np.arange(1, y.size + 1), y, label=str(label), **style)
-    ax.axhline(1.0, color="grey", linestyle=":", linewidth=1.0)
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(GRADIENT_NORM_LABEL if ylabel is None else ylabel)
+    """Show ``xlim`` x ``ylim`` at equal aspect, without axis lines, under ``title`` if any."""
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
     if title is not None:
         ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
-    ax.grid(True, which="major", alpha=0.3)
     return ax
 
 
@@ -130,7 +56,7 @@ def draw_unrolled_rnn(T: int = 4, ax: Axes | None = None, *, title: str | None =
     """
     if isinstance(T, bool) or not isinstance(T, int) or not 1 <= T <= 8:
         raise ValueError(f"draw_unrolled_rnn: T must be an int from 1 to 8, got {T!r}")
-    ax = _axes(ax, (1.6 * T + 1.6, 2.6))
+    ax = axes_or_new(ax, (1.6 * T + 1.6, 2.6))
     step, width, height = 1.6, 0.9, 0.7
     arrow = {"arrowstyle": "-|>", "mutation_scale": 12, "linewidth": 1.4, "color": "black"}
     for t in range(1, T + 1):
@@ -158,13 +84,7 @@ def draw_unrolled_rnn(T: int = 4, ax: Axes | None = None, *, title: str | None =
         ax.add_patch(FancyArrowPatch((start, 0), (end, 0), **arrow))
         label = "$h_0$" if t == 1 else f"$h_{t - 1}$"
         ax.text((start + end) / 2, 0.12, label, ha="center", va="bottom", fontsize=10)
-    ax.set_xlim(-0.3, step * (T + 1) + 0.3)
-    ax.set_ylim(-1.9, 1.9)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    if title is not None:
-        ax.set_title(title)
-    return ax
+    return _frame(ax, (-0.3, step * (T + 1) + 0.3), (-1.9, 1.9), title)
 
 
 #: The stages of :func:`draw_gru_cell`, each drawing the previous one and adding to it.
@@ -304,80 +224,10 @@ def draw_gru_cell(
     if stage not in GRU_CELL_STAGES:
         raise ValueError(f"draw_gru_cell: stage must be one of {GRU_CELL_STAGES}, got {stage!r}")
     level = GRU_CELL_STAGES.index(stage)
-    ax = _axes(ax, (5.6, 4.2))
+    ax = axes_or_new(ax, (5.6, 4.2))
     _gru_gates(ax, level)
     if level >= 1:
         _gru_candidate(ax, level)
     if level == 2:
         _gru_state(ax)
-    ax.set_xlim(-1.0, 12.6)
-    ax.set_ylim(-0.8, 8.5)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    if title is not None:
-        ax.set_title(title)
-    return ax
-
-
-def plot_history(
-    history: Any,
-    ax: Axes | None = None,
-    *,
-    key: str = "loss",
-    title: str | None = None,
-    ylabel: str | None = None,
-) -> Axes:
-    """Plot training curves: the loss (or the metric) per epoch, training solid, validation dashed.
-
-    Args:
-        history: a :class:`grubook.History` from :func:`grubook.fit`, or a mapping from a legend
-            label to one (several runs on one Axes, e.g. ``{"reset_after=True": h1, ...}``).
-        ax: the Axes to draw on. Default: a new 4.5 x 3 inch figure.
-        key: ``"loss"`` or ``"metric"`` (the history's metric, e.g. accuracy). Default: ``"loss"``.
-        title: the Axes title, or ``None`` for none. Default: ``None``.
-        ylabel: the y-axis label. Default: ``"loss"`` or the metric's name.
-
-    Returns:
-        The Axes, with one solid line (markers at the epochs) per history's training values and a
-        dashed one in the same colour for its validation values, if it has any, and a legend.
-
-    Raises:
-        ValueError: if ``key`` is not ``"loss"`` or ``"metric"``, or a history has no such values.
-
-    Example::
-
-        >>> fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3), layout="constrained")
-        >>> _ = plot_history(history, left)
-        >>> _ = plot_history(history, right, key="metric")
-
-    Introduced in chapter 2, *The GRU cell*.
-    """
-    from matplotlib.ticker import MaxNLocator
-
-    if key not in ("loss", "metric"):
-        raise ValueError(f"plot_history: key must be 'loss' or 'metric', got {key!r}")
-    runs = dict(history) if isinstance(history, Mapping) else {"": history}
-    if not runs:
-        raise ValueError("plot_history: history is empty; pass a History or {label: History}")
-    ax = _axes(ax, (4.5, 3.0))
-    for i, (label, run) in enumerate(runs.items()):
-        train, val = getattr(run, f"train_{key}"), getattr(run, f"val_{key}")
-        if len(train) == 0:
-            raise ValueError(f"plot_history: history {label!r} has no train_{key} values")
-        color = f"C{i % 10}"
-        has_val = len(val) > 0
-        name = (f"{label}, train" if has_val else label) if label else "train"
-        ax.plot(np.arange(1, len(train) + 1), train, color=color, marker="o", label=name)
-        if has_val:
-            val_name = f"{label}, validation" if label else "validation"
-            epochs = np.arange(1, len(val) + 1)
-            ax.plot(epochs, val, color=color, linestyle="--", marker="o", label=val_name)
-    first = next(iter(runs.values()))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel or ("loss" if key == "loss" else str(first.metric)))
-    if title is not None:
-        ax.set_title(title)
-    ax.legend(frameon=False, fontsize="small")
-    ax.grid(True, alpha=0.3)
-    return ax
+    return _frame(ax, (-1.0, 12.6), (-0.8, 8.5), title)
