@@ -1,8 +1,8 @@
 r"""Explorers of the GRU's gates and of memory, live in Jupyter, in Colab and on the book's pages.
 
 Two widgets built with anywidget (Trevor Manz, https://anywidget.dev): the sliders and drawings
-are a small front-end module, ``widgets.js`` beside this file, which computes what it draws from
-the widget's values. So an explorer stays interactive on the published site, where no kernel runs:
+are a small front-end module (``grubook/widgets.js``) that computes what it draws from the
+widget's values. So an explorer stays interactive on the published site, where no kernel runs:
 the notebook stores the widget's state (``make execute``), and the page renders it with the widget
 manager served from the site. In a kernel the same values are traitlets (set ``explorer.z = 0.9``
 and the drawing follows), and the outputs are computed here too, with the same formulas, so code
@@ -57,8 +57,13 @@ def _orthogonal(seed: int, H: int) -> np.ndarray:
 class GateExplorer(anywidget.AnyWidget):
     r"""One step of a one-unit GRU, :math:`h' = (1 - z)\, n + z\, h`, drawn on a number line.
 
-    Made by :func:`gate_explorer`, which documents the values; each is a traitlet, kept in step
-    with the sliders. Introduced in chapter 4, *Gating*.
+    Made by :func:`gate_explorer`, which documents the values and checks them; each is a traitlet,
+    kept in step with the sliders.
+
+    Args:
+        **values: starting values by name (``z=0.3``); the others keep their defaults.
+
+    Introduced in chapter 4, *Gating*.
     """
 
     _esm = _HERE / "widgets.js"
@@ -70,6 +75,9 @@ class GateExplorer(anywidget.AnyWidget):
     a = traitlets.Float(-0.5, min=-3.0, max=3.0).tag(sync=True)
     w_hn = traitlets.Float(1.0).tag(sync=True)
     b_hn = traitlets.Float(0.0).tag(sync=True)
+
+    def __init__(self, **values: float) -> None:
+        super().__init__(**values)
 
     @property
     def n(self) -> float:
@@ -85,8 +93,13 @@ class GateExplorer(anywidget.AnyWidget):
 class MemoryExplorer(anywidget.AnyWidget):
     r"""How far back a memory reaches: :math:`z^k` for a GRU, the gradient's norm for a tanh RNN.
 
-    Made by :func:`memory_explorer`, which documents the values; each is a traitlet, kept in step
-    with the sliders. Introduced in chapter 4, *Gating*.
+    Made by :func:`memory_explorer`, which documents the values and checks them; each is a traitlet,
+    kept in step with the sliders.
+
+    Args:
+        **values: starting values by name (``scale=2.0``); the others keep their defaults.
+
+    Introduced in chapter 4, *Gating*.
     """
 
     _esm = _HERE / "widgets.js"
@@ -99,6 +112,9 @@ class MemoryExplorer(anywidget.AnyWidget):
     sequences = traitlets.Int(8, min=1, max=64).tag(sync=True)
     input_scale = traitlets.Float(0.3, min=0.0).tag(sync=True)
     seed = traitlets.Int(1, min=0).tag(sync=True)
+
+    def __init__(self, **values: float | int) -> None:
+        super().__init__(**values)
 
     @property
     def retention(self) -> np.ndarray:
@@ -151,7 +167,10 @@ def gate_explorer(
     r"""A widget for one step of a one-unit GRU: sliders for r, z, h and a; h' and how it is made.
 
     .. math::
-        n = \tanh\big(a + r\,(w_{hn} h + b_{hn})\big), \qquad h' = (1 - z)\, n + z\, h
+        \begin{aligned}
+        n &= \tanh\big(a + r\,(w_{hn} h + b_{hn})\big) \\
+        h' &= (1 - z)\, n + z\, h
+        \end{aligned}
 
     where :math:`a = W_{in} x + b_{in}` is the candidate's input term and the reset gate r
     scales the hidden term, as in ``torch.nn.GRU``. The drawing puts h, n and h' on a number line:
