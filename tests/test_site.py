@@ -228,11 +228,22 @@ def check_common(visit: Visit, name: str) -> None:
     assert not problems, f"{name} at {visit.width} px:\n" + "\n".join(problems)
 
 
+# Each widget view the page holds, rendered by the manager (into a div just before its script).
+WIDGETS_RENDERED = """() => [...document.querySelectorAll(
+    'script[type="application/vnd.jupyter.widget-view+json"]')].every(view => {
+  const area = view.previousElementSibling;
+  return area && area.classList.contains("widget-subarea") && area.childElementCount > 0;
+})"""
+
+
 def check_widget_manager(visit: Visit, name: str) -> None:
-    """Only a page with widget state loads the widget manager (from ``_static/widgets/``)."""
+    """Only a page with widget state loads the widget manager (from ``_static/widgets/``), and
+    there every widget renders."""
     state = visit.page.locator('script[type="application/vnd.jupyter.widget-state+json"]').count()
     loaded = [url for url in visit.requests if "/_static/widgets/" in url]
     assert state or not loaded, f"{name} has no widgets but loads {loaded}"
+    if state:
+        visit.page.wait_for_function(WIDGETS_RENDERED, timeout=MATH_TIMEOUT_MS)
 
 
 def check_math(visit: Visit, name: str) -> None:

@@ -27,7 +27,16 @@ import nbformat
 import pytest
 import yaml
 from nbclient import NotebookClient
-from test_site import DESKTOP, PHONE, QuietHandler, Visit, browser, check_layout  # noqa: F401
+from test_site import (  # noqa: F401 (browser: the fixture)
+    DESKTOP,
+    PHONE,
+    QuietHandler,
+    Visit,
+    browser,
+    check_common,
+    check_layout,
+    check_widget_manager,
+)
 
 from grubook.widgets import gate_explorer, memory_explorer
 
@@ -115,6 +124,7 @@ def open_page(browser, book: Path, device: dict, screenshot: str):  # noqa: F811
     with serve(book) as url:
         visit = Visit(browser, f"{url}/widgets.html", device=device)
         try:
+            check_widget_manager(visit, "widgets")  # as test_site.py checks the chapters
             visit.page.wait_for_function(
                 "() => document.querySelectorAll('.grubook-widget svg').length >= 3",
                 timeout=RENDER_TIMEOUT_MS,
@@ -132,6 +142,7 @@ def open_page(browser, book: Path, device: dict, screenshot: str):  # noqa: F811
 
 def test_explorers_are_live_on_the_static_page(book, browser):  # noqa: F811
     with open_page(browser, book, DESKTOP, "widgets.png") as visit:
+        check_common(visit, "widgets")
         text = visit.page.locator("article.bd-article").inner_text()
         assert "GateExplorer(" not in text and "MemoryExplorer(" not in text, "a widget as text"
         requested = [url.rsplit("/", 1)[-1] for url in visit.requests]
@@ -161,8 +172,7 @@ def test_explorers_are_live_on_the_static_page(book, browser):  # noqa: F811
 
 def test_explorers_fit_a_phone(book, browser):  # noqa: F811
     with open_page(browser, book, PHONE, "widgets-phone.png") as visit:
-        problems = check_layout(visit)
-        assert not problems, "at 390 px:\n" + "\n".join(problems)
+        check_common(visit, "widgets (phone)")
         Explorer(visit, 0).slide("z", 0.2)
         assert Explorer(visit, 0).output("h_next") == pytest.approx(
             gate_explorer(z=0.2).h_next, abs=5e-4
