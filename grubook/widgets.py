@@ -54,7 +54,17 @@ def _orthogonal(seed: int, H: int) -> np.ndarray:
     return Q
 
 
-class GateExplorer(anywidget.AnyWidget):
+class _Explorer(anywidget.AnyWidget):
+    """What the explorers share: the front end, which draws the one named by ``explorer``."""
+
+    _esm = _HERE / "widgets.js"
+    _css = _HERE / "widgets.css"
+
+    def __init__(self, **values: float | int) -> None:
+        super().__init__(**values)
+
+
+class GateExplorer(_Explorer):
     r"""One step of a one-unit GRU, :math:`h' = (1 - z)\, n + z\, h`, drawn on a number line.
 
     Made by :func:`gate_explorer`, which documents the values and checks them; each is a traitlet,
@@ -66,8 +76,6 @@ class GateExplorer(anywidget.AnyWidget):
     Introduced in chapter 4, *Gating*.
     """
 
-    _esm = _HERE / "widgets.js"
-    _css = _HERE / "widgets.css"
     explorer = traitlets.Unicode("gate").tag(sync=True)
     r = traitlets.Float(0.5, min=0.0, max=1.0).tag(sync=True)
     z = traitlets.Float(0.5, min=0.0, max=1.0).tag(sync=True)
@@ -75,9 +83,6 @@ class GateExplorer(anywidget.AnyWidget):
     a = traitlets.Float(-0.5, min=-3.0, max=3.0).tag(sync=True)
     w_hn = traitlets.Float(1.0).tag(sync=True)
     b_hn = traitlets.Float(0.0).tag(sync=True)
-
-    def __init__(self, **values: float) -> None:
-        super().__init__(**values)
 
     @property
     def n(self) -> float:
@@ -90,7 +95,7 @@ class GateExplorer(anywidget.AnyWidget):
         return (1 - self.z) * self.n + self.z * self.h
 
 
-class MemoryExplorer(anywidget.AnyWidget):
+class MemoryExplorer(_Explorer):
     r"""How far back a memory reaches: :math:`z^k` for a GRU, the gradient's norm for a tanh RNN.
 
     Made by :func:`memory_explorer`, which documents the values and checks them; each is a traitlet,
@@ -102,8 +107,6 @@ class MemoryExplorer(anywidget.AnyWidget):
     Introduced in chapter 4, *Gating*.
     """
 
-    _esm = _HERE / "widgets.js"
-    _css = _HERE / "widgets.css"
     explorer = traitlets.Unicode("memory").tag(sync=True)
     z = traitlets.Float(0.9, min=0.0, max=1.0).tag(sync=True)
     scale = traitlets.Float(1.0, min=0.0, max=4.0).tag(sync=True)
@@ -112,9 +115,6 @@ class MemoryExplorer(anywidget.AnyWidget):
     sequences = traitlets.Int(8, min=1, max=64).tag(sync=True)
     input_scale = traitlets.Float(0.3, min=0.0).tag(sync=True)
     seed = traitlets.Int(1, min=0).tag(sync=True)
-
-    def __init__(self, **values: float | int) -> None:
-        super().__init__(**values)
 
     @property
     def retention(self) -> np.ndarray:
