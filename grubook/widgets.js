@@ -67,9 +67,9 @@ function renderGate(model, root) {
   slider(controls, model, "z", "z, update gate", 0, 1, 0.01);
   slider(controls, model, "h", "h, previous state", -1, 1, 0.01);
   slider(controls, model, "a", "a, candidate input", -3, 3, 0.01);
-  const figure = svg("svg", { viewBox: "0 0 360 112", role: "img" }, root);
+  const figure = svg("svg", { viewBox: "0 0 300 108", role: "img", class: "grubook-w-number-line" }, root);
   const readout = html("p", { class: "grubook-w-readout" }, root);
-  const X = (v) => 30 + ((v + 1) / 2) * 300; // [-1, 1] onto the line
+  const X = (v) => 24 + ((v + 1) / 2) * 252; // [-1, 1] onto the line
   const Y = 62;
 
   function draw() {
@@ -80,7 +80,7 @@ function renderGate(model, root) {
     svg("line", { x1: X(-1), x2: X(1), y1: Y, y2: Y, class: "grubook-w-axis" }, figure);
     for (const v of [-1, -0.5, 0, 0.5, 1]) {
       svg("line", { x1: X(v), x2: X(v), y1: Y - 4, y2: Y + 4, class: "grubook-w-axis" }, figure);
-      svg("text", { x: X(v), y: 108, class: "grubook-w-tick" }, figure, fmt(v, 1));
+      svg("text", { x: X(v), y: 104, class: "grubook-w-tick" }, figure, fmt(v, 1));
     }
     svg("line", { x1: X(m.h), x2: X(n), y1: Y, y2: Y, class: "grubook-w-span" }, figure);
     const close = Math.abs(X(m.h) - X(n)) < 24; // labels side by side, not on top of each other
@@ -91,7 +91,7 @@ function renderGate(model, root) {
     svg("text", { x: X(n), y: Y - 14, "text-anchor": side(n, m.h) }, figure, "n");
     svg("circle", { cx: X(hNext), cy: Y, r: 5, class: "grubook-w-hnext" }, figure);
     svg("text", { x: X(hNext), y: Y + 24, class: "grubook-w-hnext-label" }, figure, "h\u2032");
-    svg("text", { x: 180, y: 16, class: "grubook-w-title" }, figure,
+    svg("text", { x: 150, y: 16, class: "grubook-w-title" }, figure,
       `h\u2032 lies ${fmt(1 - m.z, 2)} of the way from h to n`);
 
     const inner = m.w_hn * m.h + m.b_hn;
