@@ -9,7 +9,13 @@ from grubook.cell import GRUCell, from_first_version
 from grubook.checkpoint import load_checkpoint, save_checkpoint
 from grubook.classifier import GRUClassifier
 from grubook.data import SignOfSum, collate_sequences, make_loader
-from grubook.diagnostics import hidden_state_grad_norms, set_spectral_radius, spectral_radius
+from grubook.diagnostics import (
+    gate_saturation,
+    hidden_state_grad_norms,
+    input_connectivity,
+    set_spectral_radius,
+    spectral_radius,
+)
 from grubook.evaluation import accuracy, evaluate
 from grubook.layer import GRU, GateTrace
 from grubook.masks import length_mask
@@ -43,8 +49,10 @@ __all__ = [
     "experiments",
     "fit",
     "from_first_version",
+    "gate_saturation",
     "glue",
     "hidden_state_grad_norms",
+    "input_connectivity",
     "length_mask",
     "load_checkpoint",
     "make_loader",

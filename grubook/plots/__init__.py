@@ -3,19 +3,24 @@
 Every function takes an optional ``ax`` (a new figure is made without one), draws with Matplotlib
 only, prints nothing and returns the ``Axes``, so a chapter can add to the figure and a test can
 inspect what was drawn. The module ``curves`` plots measurements, ``diagrams`` draws the
-networks; every name is imported from here, as ``grubook.plots.NAME``.
+networks, ``gates`` reads a trained model's gates (chapter 4, *Gating*); every name is
+imported from here, as ``grubook.plots.NAME``.
 
 Introduced in chapter 1, *Recurrent networks*.
 """
 
 from grubook.plots.curves import GRADIENT_NORM_LABEL, plot_gradient_norms, plot_history
 from grubook.plots.diagrams import GRU_CELL_STAGES, draw_gru_cell, draw_unrolled_rnn
+from grubook.plots.gates import plot_connectivity, plot_gate_heatmap, plot_saturation
 
 __all__ = [
     "GRADIENT_NORM_LABEL",
     "GRU_CELL_STAGES",
     "draw_gru_cell",
     "draw_unrolled_rnn",
+    "plot_connectivity",
+    "plot_gate_heatmap",
     "plot_gradient_norms",
     "plot_history",
+    "plot_saturation",
 ]
