@@ -149,7 +149,7 @@ def set_spectral_radius(rnn: nn.Module, rho: float) -> nn.Module:
 
 
 class Saturation(NamedTuple):
-    """The fraction of steps at which each unit's gate is saturated, from :func:`gate_saturation`.
+    """Each unit's fractions of saturated steps, as :func:`grubook.gate_saturation` returns them.
 
     Args:
         left: (..., H) the fraction of steps with the gate below ``low`` (nearly 0).
@@ -190,7 +190,8 @@ def gate_saturation(
         high: the right threshold. Default: 0.9.
 
     Returns:
-        A :class:`Saturation` ``(left, right)`` of two (..., H) tensors in [0, 1].
+        A :class:`~grubook.diagnostics.Saturation` ``(left, right)``: two (..., H) tensors in
+        [0, 1].
 
     Raises:
         ValueError: if ``gate`` has fewer than 3 dimensions, ``lengths`` does not have B entries

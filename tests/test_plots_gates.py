@@ -37,6 +37,8 @@ def test_gate_heatmap_draws_units_by_steps_with_marks_and_inputs():
     red = [i + 1 for i, b in enumerate(bars) if b.get_facecolor()[:3] == (1.0, 0.0, 0.0)]
     assert red == [3, 9]
     assert ax.figure.axes[-1].get_ylabel() == "$r_t$"  # the colour bar
+    ax.figure.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_yticks())  # units are whole numbers
 
 
 def test_gate_heatmap_refuses_mismatched_inputs():

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from grubook.plots._base import axes_or_new
 
@@ -75,6 +76,7 @@ def plot_gate_heatmap(
         ax.axvline(t, color="white", linestyle="--", linewidth=1.0)
         ax.plot([t], [1.0], marker="v", color="red", markersize=8, clip_on=False,
                 transform=ax.get_xaxis_transform())  # fmt: skip
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step $t$")
     ax.set_ylabel("unit $j$")
     if inputs is not None:
@@ -109,8 +111,8 @@ def plot_saturation(
         styles: extra keyword arguments for ``Axes.scatter`` per label. Default: ``None``.
 
     Returns:
-        The Axes: one scatter collection per entry of ``saturation`` (in order), square, with both
-        axes from 0 to 1 and a legend.
+        The Axes, with one scatter collection per entry of ``saturation`` (in order), square,
+        both axes from 0 to 1, and a legend.
 
     Raises:
         ValueError: if ``saturation`` is empty, or an entry's two arrays are not 1-D of one length.
@@ -157,7 +159,7 @@ def plot_connectivity(
 
     Args:
         connectivity: ``{label: (T,)}`` or one (S, T) array, e.g. from
-            :func:`grubook.diagnostics.input_connectivity`.
+            :func:`grubook.input_connectivity`.
         ax: the Axes to draw on. Default: a new 6.4 x 3.2 inch figure.
         marks: input steps (from 1) to mark with dashed vertical lines. Default: none.
         logy: curves only: a logarithmic y axis (zeros left out). Default: ``True``.
