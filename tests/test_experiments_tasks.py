@@ -84,7 +84,7 @@ def test_adding_is_deterministic_and_leaves_rng_and_threads():
 def test_copy_task_quick_rows():
     result = run("copy", quick=True)
     (row,) = result.rows
-    assert row["model"] == "GRU" and row["T"] == 5
+    assert row["model"] == "GRU" and row["T"] == 5 and result.config["lr"] == {"GRU": 2e-2}
     assert row["baseline"] == pytest.approx(10 * math.log(8) / 25)
     assert row["loss_to_baseline"] == pytest.approx(row["loss"] / row["baseline"])
     assert 0 <= row["recall_accuracy"] <= 1
@@ -102,6 +102,14 @@ def test_exploding_gradients_diverge_without_clipping_and_not_with_it():
     # the same first batch and weights: the first gradient is the same with and without clipping
     assert result.grad_norms[large["model"]][0] == result.grad_norms[clipped["model"]][0]
     assert clipped["clipped_share"] > 0.5 > default["clipped_share"]
+    assert result.config["optimizer"] == "sgd"
+
+
+def test_exploding_gradients_with_adam_do_not_diverge():
+    result = run("exploding", quick=True, optimizer="adam")
+    assert not any(row["diverged"] for row in result.rows)  # Adam's step is scaled by sqrt(v)
+    with pytest.raises(ValueError, match="optimizer must be 'sgd' or 'adam', got 'rmsprop'"):
+        run("exploding", quick=True, optimizer="rmsprop")
 
 
 def test_readout_shapes_and_make_model():

@@ -30,6 +30,10 @@ __all__ = ["copy_task"]
 
 NAME = "copy"
 
+#: Adam's learning rate for each model unless told otherwise: the tanh RNN's loss jumps above the
+#: baseline at 2e-2, where the GRU and the LSTM learn fastest.
+LEARNING_RATES = {"RNN": 1e-3, "GRU": 2e-2, "LSTM": 2e-2}
+
 
 @torch.no_grad()
 def recall_accuracy(model: torch.nn.Module, data: CopyTask) -> float:
@@ -52,7 +56,7 @@ def copy_task(
     T: int = 20,
     models: tuple[str, ...] = ("RNN", "GRU", "LSTM"),
     hidden_size: int = 64,
-    lr: float | dict[str, float] = 1e-2,
+    lr: float | dict[str, float] | None = None,
     batch_size: int = 32,
     steps: int | dict[str, int] = 1000,
     eval_every: int = 20,
@@ -74,7 +78,8 @@ def copy_task(
         models: some of ``"RNN"`` (tanh), ``"GRU"``, ``"LSTM"`` (``torch.nn.LSTM``).
             Default: all three.
         hidden_size: H. Default: 64.
-        lr: Adam's learning rate, or one per model. Default: 1e-2.
+        lr: Adam's learning rate, or one per model, or ``None`` for ``LEARNING_RATES``: 1e-3 for
+            the RNN, 2e-2 for the GRU and the LSTM. Default: ``None``.
         batch_size: B. Default: 32.
         steps: the step budget, or one per model. Default: 1000.
         eval_every: steps between evaluations on the test set. Default: 20.
@@ -99,7 +104,8 @@ def copy_task(
     """
     start = time.perf_counter()
     config = {k: v for k, v in locals().items() if k not in ("start", "progress")}
-    config["models"] = list(models)
+    lr = {kind: LEARNING_RATES[kind] for kind in models} if lr is None else lr
+    config.update(models=list(models), lr=lr)
     rows, trained, curves = [], {}, {}
     with seeded(seed), num_threads(threads), flush_denormal():
         g = make_generator(seed)

@@ -1,12 +1,13 @@
 r"""Chapter 3's exploding gradients: a tanh RNN whose gradient blows up, and clipping its norm.
 
-Three runs of plain SGD on the adding problem, on the same batches: a tanh RNN at its default
-initialisation; the same RNN with :math:`W_{hh}` rescaled to a large spectral radius, so that
-:math:`\|\partial h_T / \partial h_t\|` grows with T - t (chapter 1); and that RNN again with the
-gradient's total norm clipped, :math:`g \leftarrow g \cdot \min(1, c / \|g\|)` (Pascanu, Mikolov &
-Bengio, "On the difficulty of training recurrent neural networks", ICML 2013, arXiv:1211.5063,
-§3.2, Algorithm 1). Plain SGD, because a step of Adam is divided by a running scale of the
-gradient, which already damps a sudden spike. Introduced in chapter 3, *Long memory*.
+Three runs of plain SGD (or Adam) on the adding problem, on the same batches: a tanh RNN at its
+default initialisation; the same RNN with :math:`W_{hh}` rescaled to a large spectral radius, so
+that :math:`\|\partial h_T / \partial h_t\|` grows with T - t (chapter 1); and that RNN again with
+the gradient's total norm clipped, :math:`g \leftarrow g \cdot \min(1, c / \|g\|)` (Pascanu,
+Mikolov & Bengio, "On the difficulty of training recurrent neural networks", ICML 2013,
+arXiv:1211.5063, §3.2, Algorithm 1). Plain SGD by default, because a step of Adam is divided by a
+running scale of the gradient, which already damps a sudden spike. Introduced in chapter 3,
+*Long memory*.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ __all__ = ["exploding_gradients"]
 NAME = "exploding"
 
 
-def _sgd_run(model: nn.Module, loader, test: AddingProblem, lr: float, clip: float | None):
-    """SGD over the loader; the gradient norm and loss of each step, and the final test MSE.
+OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
+
+
+def _run(model: nn.Module, loader, test: AddingProblem, optimizer, clip: float | None):
+    """Train over the loader; the gradient norm and loss of each step, and the final test MSE.
 
     Stops at the first step whose loss is not finite (the test MSE is then ``nan``).
     """
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     norms, losses = [], []
     for x, _, y in loader:
         loss = nn.functional.mse_loss(model(x), y)
@@ -65,13 +68,14 @@ def exploding_gradients(
     radius: float = 2.0,
     lr: float = 0.1,
     clip: float = 1.0,
+    optimizer: str = "sgd",
     batch_size: int = 32,
     steps: int = 200,
     n_test: int = 256,
     seed: int = 0,
     threads: int = 1,
 ) -> Result:
-    """Train three tanh RNNs with SGD on the same batches; record every step's gradient norm.
+    """Train three tanh RNNs on the same batches; record every step's gradient norm.
 
     Under :func:`grubook.seeded` (``seed``): the test set and each run's batches come from a
     generator seeded with ``seed`` (the same batches for every run); the RNN is made
@@ -82,8 +86,9 @@ def exploding_gradients(
         T: steps of the adding problem. Default: 50.
         hidden_size: H. Default: 32.
         radius: the spectral radius of :math:`W_{hh}` in the second and third runs. Default: 2.0.
-        lr: SGD's learning rate. Default: 0.1.
+        lr: the learning rate. Default: 0.1.
         clip: the largest gradient norm in the third run. Default: 1.0.
+        optimizer: ``"sgd"`` (plain SGD) or ``"adam"``. Default: ``"sgd"``.
         batch_size: B. Default: 32.
         steps: training steps of each run. Default: 200.
         n_test: test sequences. Default: 256.
@@ -107,6 +112,8 @@ def exploding_gradients(
     """
     start = time.perf_counter()
     config = {k: v for k, v in locals().items() if k != "start"}
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"{NAME}: optimizer must be 'sgd' or 'adam', got {optimizer!r}")
     runs = {
         "RNN, default init": (None, None),
         f"RNN, ρ = {radius:g}": (radius, None),
@@ -122,7 +129,8 @@ def exploding_gradients(
             g = make_generator(seed)  # the same test set and batches for every run
             test = AddingProblem(n_test, T, seed=g)
             loader = make_loader(Stream(AddingProblem, steps * batch_size, T, seed=g), batch_size)
-            norms, losses, mse = _sgd_run(model, loader, test, lr, max_norm)
+            optim = OPTIMIZERS[optimizer](model.parameters(), lr=lr)
+            norms, losses, mse = _run(model, loader, test, optim, max_norm)
             extras["grad_norms"][label], extras["losses"][label] = norms, losses
             n = torch.tensor(norms)
             rows.append(

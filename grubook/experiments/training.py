@@ -33,6 +33,7 @@ __all__ = [
     "MODELS",
     "Curve",
     "Readout",
+    "flush_denormal",
     "make_model",
     "per_model",
     "sequence_cross_entropy",
@@ -108,7 +109,14 @@ def make_model(
 
 
 def per_model(value: object, kind: str) -> object:
-    """``value``, or ``value[kind]`` if it is a dict of one setting per model."""
+    """``value``, or ``value[kind]`` if it is a dict of one setting per model.
+
+    Args:
+        value: a setting (``3e-2``), or one per model (``{"RNN": 1e-3, "GRU": 3e-2}``).
+        kind: the model's name, a key of ``value`` if it is a dict.
+
+    Introduced in chapter 3, *Long memory*.
+    """
     if isinstance(value, dict):
         if kind not in value:
             raise ValueError(f"no setting for {kind!r} in {value!r}")
@@ -117,7 +125,14 @@ def per_model(value: object, kind: str) -> object:
 
 
 def sequence_cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
-    """Mean cross-entropy over every step: logits (T, B, C), targets y (T, B)."""
+    """The mean cross-entropy over every step of every sequence, in nats.
+
+    Args:
+        logits: (T, B, C) scores of every step.
+        y: (T, B) the target classes.
+
+    Introduced in chapter 3, *Long memory*.
+    """
     return F.cross_entropy(logits.flatten(0, 1), y.flatten())
 
 
@@ -223,7 +238,7 @@ def flush_denormal() -> Iterator[None]:
     As a gradient vanishes it passes through denormal numbers, which a CPU computes with far more
     slowly (on the book's CPU an ``nn.GRU`` training step at T = 200, H = 128, B = 128 went from
     840 to 222 ms); flushing them changes only values below about 1e-38 in float32. Every model of
-    a comparison runs under the same setting.
+    a comparison runs under the same setting. Introduced in chapter 3, *Long memory*.
     """
     torch.set_flush_denormal(True)
     try:
