@@ -151,7 +151,7 @@ def plot_learning_curves(
 
         >>> ax = plot_learning_curves({"GRU": ([0, 10, 20], [1.0, 0.2, 0.01])}, baseline=1 / 6)
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
     if len(curves) == 0:
         raise ValueError("plot_learning_curves: curves is empty; pass {label: curve}")

@@ -3,7 +3,8 @@
 Data code never imports model code. Every dataset yields items ``(x_i, y_i)`` or
 ``(x_i, length_i, y_i)``; :func:`collate_sequences` pads them into ``(x, lengths, y)`` batches and
 :func:`make_loader` makes a reproducibly shuffled ``DataLoader`` of them. Introduced in chapter 2,
-*The GRU cell*; the long-memory tasks and :class:`Stream` in chapter 3, *Long memory*.
+*The GRU cell*; the long-memory tasks and :class:`Stream` in
+chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
 """
 
 from grubook.data.collate import collate_sequences, make_loader

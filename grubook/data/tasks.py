@@ -9,7 +9,7 @@ adding problem is from Hochreiter & Schmidhuber, "Long Short-Term Memory", Neura
 
 A dataset is drawn once, in full, from its own ``torch.Generator`` when it is made (fixed test
 sets); :class:`Stream` draws new items on every pass (training with fresh batches each step).
-Introduced in chapter 3, *Long memory*.
+Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
 """
 
 from __future__ import annotations
@@ -74,10 +74,10 @@ class AddingProblem(_Drawn):
         >>> x, y = test[0]          # (200, 2), 0-d
         >>> x, y = test.tensors()   # (200, 1000, 2), (1000,)
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
 
-    #: The mean squared error of predicting the mean, 1, whatever the input: 1/6.
+    #: The mean squared error of predicting the mean (1) whatever the input, 1/6.
     BASELINE_MSE = 1.0 / 6.0
 
     def __init__(self, n: int, T: int, *, seed: int | torch.Generator = 0) -> None:
@@ -95,7 +95,11 @@ class AddingProblem(_Drawn):
         self.T = T
 
     def tensors(self, batch_first: bool = False) -> tuple[Tensor, Tensor]:
-        """The whole dataset as one batch: x (T, N, 2), or (N, T, 2) if batch_first; y (N,)."""
+        """The whole dataset as one batch: x (T, N, 2), or (N, T, 2) if batch_first; y (N,).
+
+        Args:
+            batch_first: return x as (N, T, 2) instead of (T, N, 2). Default: ``False``.
+        """
         return (self.x if batch_first else self.x.transpose(0, 1)), self.y
 
 
@@ -138,7 +142,7 @@ class CopyTask(_Drawn):
         >>> x, y = test[0]       # (70,), (70,)
         >>> test.baseline_loss   # 10 log 8 / 70 = 0.297
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
 
     BLANK = 0
@@ -174,7 +178,11 @@ class CopyTask(_Drawn):
         return self.length * math.log(self.symbols) / (self.T + 2 * self.length)
 
     def tensors(self, batch_first: bool = False) -> tuple[Tensor, Tensor]:
-        """The whole dataset as one batch: x and y (T', N), or (N, T') if batch_first."""
+        """The whole dataset as one batch: x and y (T', N), or (N, T') if batch_first.
+
+        Args:
+            batch_first: return x and y as (N, T') instead of (T', N). Default: ``False``.
+        """
         if batch_first:
             return self.x, self.y
         return self.x.T, self.y.T
@@ -201,12 +209,12 @@ class Stream(IterableDataset):
         >>> stream = Stream(AddingProblem, 20 * 32, 200, seed=0)
         >>> loader = make_loader(stream, batch_size=32)   # 20 fresh batches per pass
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
 
     def __init__(
         self,
-        task: Callable[..., Dataset],
+        task: Callable,
         n: int,
         *args: object,
         seed: int | torch.Generator = 0,

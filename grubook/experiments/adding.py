@@ -7,7 +7,8 @@ carrying the first marked value across about T/2 steps. Trained with Adam, B = 3
 norm clipped at 1, a fresh batch every step, until a step budget runs out or the test MSE reaches
 a target. Beside the table: the gradient reaching each step, :math:`\|\partial \mathcal{L} /
 \partial h_t\|` relative to the last step's (:func:`grubook.hidden_state_grad_norms`), at
-initialisation and after training. Introduced in chapter 3, *Long memory*.
+initialisation and after training. Introduced in
+chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
 """
 
 from __future__ import annotations
@@ -76,10 +77,10 @@ def adding(
         Ts: the sequence lengths T. Default: ``(50, 100, 200)``.
         models: some of ``"RNN"`` (tanh), ``"GRU"``, ``"LSTM"`` (``torch.nn.LSTM``).
             Default: all three.
-        hidden_size: H. Default: 32.
+        hidden_size: H, features of the hidden state. Default: 32.
         lr: Adam's learning rate, or one per model (``{"RNN": 1e-3, ...}``), or ``None`` for
             ``LEARNING_RATES``: 1e-3 for the RNN, 3e-2 for the GRU and the LSTM. Default: ``None``.
-        batch_size: B. Default: 32.
+        batch_size: B, sequences per batch. Default: 32.
         steps: the step budget, or one per model. Default: 3000.
         eval_every: steps between evaluations on the test set. Default: 10.
         target: stop training at this test MSE, or ``None`` to use the whole budget.
@@ -105,7 +106,7 @@ def adding(
         >>> result = adding(Ts=(200,), models=("GRU",))
         >>> result.row("GRU")["mse"] < 0.01
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
     start = time.perf_counter()
     config = {k: v for k, v in locals().items() if k not in ("start", "progress")}

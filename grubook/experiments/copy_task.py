@@ -5,7 +5,8 @@ at every step (Arjovsky, Shah & Bengio, ICML 2016, arXiv:1511.06464, §4.1). A m
 remembers nothing reaches the cross-entropy :math:`10 \log 8 / (T + 20)` per token; the table
 gives each model's test cross-entropy and the share of the recalled symbols it gets right
 (chance: 1/8). Trained as the adding problem is (Adam, B = 32, clipping at 1, a fresh batch
-every step). Introduced in chapter 3, *Long memory*.
+every step). Introduced in
+chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
 """
 
 from __future__ import annotations
@@ -77,10 +78,10 @@ def copy_task(
         T: the blanks between the symbols and the recall. Default: 20.
         models: some of ``"RNN"`` (tanh), ``"GRU"``, ``"LSTM"`` (``torch.nn.LSTM``).
             Default: all three.
-        hidden_size: H. Default: 64.
+        hidden_size: H, features of the hidden state. Default: 64.
         lr: Adam's learning rate, or one per model, or ``None`` for ``LEARNING_RATES``: 1e-3 for
             the RNN, 2e-2 for the GRU and the LSTM. Default: ``None``.
-        batch_size: B. Default: 32.
+        batch_size: B, sequences per batch. Default: 32.
         steps: the step budget, or one per model. Default: 1000.
         eval_every: steps between evaluations on the test set. Default: 20.
         clip: the largest gradient norm, or ``None``. Default: 1.0.
@@ -100,7 +101,7 @@ def copy_task(
         >>> result = copy_task(T=20, models=("GRU",))
         >>> result.row("GRU")["loss_to_baseline"]
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
     start = time.perf_counter()
     config = {k: v for k, v in locals().items() if k not in ("start", "progress")}

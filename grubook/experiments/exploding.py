@@ -84,12 +84,12 @@ def exploding_gradients(
 
     Args:
         T: steps of the adding problem. Default: 50.
-        hidden_size: H. Default: 32.
+        hidden_size: H, features of the hidden state. Default: 32.
         radius: the spectral radius of :math:`W_{hh}` in the second and third runs. Default: 2.0.
         lr: the learning rate. Default: 0.1.
         clip: the largest gradient norm in the third run. Default: 1.0.
         optimizer: ``"sgd"`` (plain SGD) or ``"adam"``. Default: ``"sgd"``.
-        batch_size: B. Default: 32.
+        batch_size: B, sequences per batch. Default: 32.
         steps: training steps of each run. Default: 200.
         n_test: test sequences. Default: 256.
         seed: seeds the data and the weights. Default: 0.
@@ -108,7 +108,7 @@ def exploding_gradients(
         >>> result = exploding_gradients()
         >>> result.row("RNN, ρ = 2")["diverged"]
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
     start = time.perf_counter()
     config = {k: v for k, v in locals().items() if k != "start"}

@@ -7,7 +7,8 @@ the chapter measures, Hochreiter & Schmidhuber 1997). Each reads the sequence an
 reads its hidden state: at the last step (the adding problem) or at every step (the copy task).
 Training is Adam with the gradient's norm clipped (Pascanu, Mikolov & Bengio 2013,
 arXiv:1211.5063, §3.2), one fresh batch per step as in Arjovsky, Shah & Bengio 2016
-(arXiv:1511.06464). Introduced in chapter 3, *Long memory*.
+(arXiv:1511.06464). Introduced in
+chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class Readout(nn.Module):
     Outputs:
         (B,) with one output at the last step, (B, O) with more; (T, B, O) with ``every_step``.
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
 
     def __init__(
@@ -97,11 +98,11 @@ def make_model(
         kind: ``"RNN"`` (:class:`grubook.RNN`), ``"GRU"`` (:class:`grubook.GRU`) or ``"LSTM"``
             (``torch.nn.LSTM``).
         input_size: I, features per step (the vocabulary's size for token ids).
-        hidden_size: H.
-        out_features: O. Default: 1.
+        hidden_size: H, features of the hidden state.
+        out_features: O, outputs per prediction. Default: 1.
         readout: keyword arguments of :class:`Readout` (``every_step``, ``vocab_size``).
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
     if kind not in MODELS:
         raise ValueError(f"make_model: kind must be one of {', '.join(MODELS)}, got {kind!r}")
@@ -115,7 +116,7 @@ def per_model(value: object, kind: str) -> object:
         value: a setting (``3e-2``), or one per model (``{"RNN": 1e-3, "GRU": 3e-2}``).
         kind: the model's name, a key of ``value`` if it is a dict.
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
     if isinstance(value, dict):
         if kind not in value:
@@ -131,7 +132,7 @@ def sequence_cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
         logits: (T, B, C) scores of every step.
         y: (T, B) the target classes.
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
     return F.cross_entropy(logits.flatten(0, 1), y.flatten())
 
@@ -140,15 +141,17 @@ def sequence_cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
 class Curve:
     """A training run's test (and training) loss, every ``eval_every`` steps.
 
-    Attributes:
-        - **steps**: the steps taken at each evaluation, from 0 (before training).
-        - **test_loss**: the loss on the fixed test set then.
-        - **train_loss**: the mean training loss over the steps since the evaluation before
-          (``nan`` at step 0).
-        - **reached**: the first step whose test loss was at or below the target, or ``None``.
-        - **seconds**: the wall time of the training, evaluations included (a timing).
+    :func:`train_on_task` fills one in; each argument is also the attribute of that name.
 
-    Introduced in chapter 3, *Long memory*.
+    Args:
+        steps: the steps taken at each evaluation, from 0 (before training).
+        test_loss: the loss on the fixed test set at each evaluation.
+        train_loss: the mean training loss over the steps since the evaluation before (``nan``
+            at step 0).
+        reached: the first step whose test loss was at or below the target, or ``None``.
+        seconds: the wall time of the training, evaluations included (a timing).
+
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
 
     steps: list[int] = dataclasses.field(default_factory=list)
@@ -186,13 +189,13 @@ def train_on_task(
         steps: the step budget, a multiple of ``eval_every``.
         eval_every: steps between evaluations.
         lr: Adam's learning rate.
-        batch_size: B. Default: 32.
+        batch_size: B, sequences per batch. Default: 32.
         clip: the largest gradient norm, or ``None``. Default: 1.0.
         loss_fn: the loss, ``(outputs, y) -> scalar``. Default: mean squared error.
         target: stop once the test loss is at or below it, or ``None``. Default: ``None``.
         progress: a ``tqdm.auto`` bar over the steps. Default: ``False``.
 
-    Introduced in chapter 3, *Long memory*.
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
     if steps % eval_every:
         raise ValueError(f"train_on_task: steps={steps} is not a multiple of {eval_every=}")
@@ -238,7 +241,9 @@ def flush_denormal() -> Iterator[None]:
     As a gradient vanishes it passes through denormal numbers, which a CPU computes with far more
     slowly (on the book's CPU an ``nn.GRU`` training step at T = 200, H = 128, B = 128 went from
     840 to 222 ms); flushing them changes only values below about 1e-38 in float32. Every model of
-    a comparison runs under the same setting. Introduced in chapter 3, *Long memory*.
+    a comparison runs under the same setting.
+
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
     """
     torch.set_flush_denormal(True)
     try:
