@@ -9,8 +9,8 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # share the 2 cores: spinning made a torch loop 4-7x slower there, with bit-identical results.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install lint test test-package test-notebooks book test-site browser-deps execute \
-	student-notebooks clean
+.PHONY: install widgets-js lint test test-package test-notebooks book test-site browser-deps \
+	execute student-notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,18 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The widget manager the pages with widgets load from the site (package.json: require.js,
+# @jupyter-widgets/html-manager, anywidget's front end), from the npm registry as the lock file
+# pins it; the book's build copies the few files it needs into _build/html/_static/widgets/.
+NODE_STAMP := node_modules/.grubook-stamp
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+widgets-js: $(NODE_STAMP)
 
 # Everything CI runs: lint, package and book tests, every notebook run fresh and checked against
 # its stored outputs and run again as Colab runs it, the strict book build, and the browser check
@@ -40,11 +52,11 @@ test-notebooks: install
 	$(BIN)/python -m pytest tests -q -n 2 --dist loadgroup -m notebooks -p notebook_check
 
 # The site from the stored outputs (execute_notebooks: off); warnings are errors.
-book: install
+book: install widgets-js
 	rm -rf _build/.doctrees
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test-site: install browser-deps
+test-site: install browser-deps widgets-js
 	$(BIN)/python -m pytest tests -q -m site
 
 # Debian's Chromium (root, or sudo where the user is not root).
@@ -64,4 +76,4 @@ student-notebooks: install
 		--TagRemovePreprocessor.remove_cell_tags='["solution"]' $(NOTEBOOKS)
 
 clean:
-	rm -rf _build student-notebooks $(VENV)
+	rm -rf _build student-notebooks node_modules $(VENV)

@@ -3,9 +3,13 @@
 - **MathJax from the site.** The pages load MathJax 3 from ``_static/mathjax/``, copied at build
   time from the PyPI package ``django-static-mathjax`` (no copy in the repository), so the site
   renders math with no network.
-- **No widget scripts from a CDN.** myst-nb would load require.js and the widget manager from
-  CDNs on every page whose notebook stored widget state; the book keeps its pages offline, so those
-  scripts are left out (widgets need a kernel anyway: open the chapter in Colab or Jupyter).
+- **Widgets from the site.** A page whose notebook stored widget state (``make execute``) renders
+  its widgets with the widget manager ``@jupyter-widgets/html-manager``, which myst-nb would load,
+  with require.js, from CDNs. Here the pages load them from ``_static/widgets/``, copied at build
+  time from the npm packages that ``make widgets-js`` installs (``package.json``), together with
+  anywidget's front end (the explorers of ``grubook.widgets`` are anywidgets; their own code is in
+  the widget state); ``widgets-loader.js`` beside this file points require.js at that copy. Pages
+  without widget state load none of it, and a site without them has no ``_static/widgets/``.
 - **``{grubook-status}``**: a table of every chapter notebook listed in ``_toc.yml``, with the
   run time, date, Python, torch and platform that ``make execute`` stored in
   ``metadata.grubook``.
@@ -24,6 +28,7 @@ from typing import Any
 from docutils import nodes
 from docutils.parsers.rst import directives
 from grubook_chapters import chapter_notebooks
+from myst_nb.sphinx_ import NbMetadataCollector
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
@@ -40,6 +45,29 @@ MATHJAX_ENTRY = "tex-mml-chtml.js"
 #: demand (accessibility, speech). The other combined builds and the SVG output are left out.
 MATHJAX_PARTS = [MATHJAX_ENTRY, "input/tex/extensions", "output/chtml/fonts", "a11y", "sre", "ui"]
 
+#: Where the pages with widgets find the widget manager, under ``_static``.
+WIDGETS_DIR = "widgets"
+#: ``npm ci`` installs the packages here (``make widgets-js``), beside the book's sources.
+NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
+#: Each file copied into ``_static/widgets/``: its name there, and where npm put it.
+WIDGET_FILES = {
+    "require.js": "requirejs/require.js",
+    "anywidget.js": "anywidget/dist/index.js",
+    "embed-amd.js": "@jupyter-widgets/html-manager/dist/embed-amd.js",
+}
+#: The book's require.js configuration, copied to ``_static/widgets/loader.js``.
+WIDGET_LOADER = Path(__file__).with_name("widgets-loader.js")
+#: The manager's icon fonts (Font Awesome), which it loads beside ``embed-amd.js`` if a widget
+#: shows an icon; Chromium and every current browser take the woff2 files.
+WIDGET_FONTS = ("@jupyter-widgets/html-manager/dist", "*.woff2")
+#: The scripts of a page with widget state, in order: require.js, the book's require.js
+#: configuration, the widget manager (paths under ``_static``).
+WIDGET_SCRIPTS = {
+    f"{WIDGETS_DIR}/require.js": {},
+    f"{WIDGETS_DIR}/loader.js": {},
+    f"{WIDGETS_DIR}/embed-amd.js": {},
+}
+
 
 def mathjax_source() -> Path:
     """The ``es5`` folder of MathJax 3 inside the installed ``django-static-mathjax`` package."""
@@ -53,7 +81,7 @@ def mathjax_source() -> Path:
 
 def on_config_inited(app: Sphinx, config: Config) -> None:
     config.mathjax_path = f"{MATHJAX_DIR}/{MATHJAX_ENTRY}"  # Sphinx puts it under _static/
-    config.nb_ipywidgets_js = {}
+    config.nb_ipywidgets_js = dict(WIDGET_SCRIPTS)
 
 
 def drop_thebe(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -78,6 +106,43 @@ def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
         else:
             (target / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / part, target / part)
+
+
+def widget_pages(app: Sphinx) -> list[str]:
+    """The documents whose notebook stored widget state (myst-nb adds the scripts to them)."""
+    return sorted(
+        docname
+        for docname in app.env.found_docs
+        if "ipywidgets_state" in NbMetadataCollector.get_js_files(app.env, docname)
+    )
+
+
+def copy_widget_manager(app: Sphinx, exception: Exception | None) -> None:
+    """Copy require.js, anywidget and the widget manager from ``node_modules`` into the site.
+
+    Only a site with a page that shows widgets gets them; there, a file missing from
+    ``node_modules`` is an error (the page would not render its widgets).
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    pages = widget_pages(app)
+    if not pages:
+        return
+    missing = [path for path in WIDGET_FILES.values() if not (NODE_MODULES / path).is_file()]
+    if missing:
+        logger.error(
+            "grubook_sphinx: %s show widgets, but %s lacks %s: run `make widgets-js`",
+            ", ".join(pages), NODE_MODULES, ", ".join(missing),
+        )  # fmt: skip
+        return
+    target = Path(app.outdir) / "_static" / WIDGETS_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    for name, path in WIDGET_FILES.items():
+        shutil.copy2(NODE_MODULES / path, target / name)
+    shutil.copy2(WIDGET_LOADER, target / "loader.js")
+    folder, pattern = WIDGET_FONTS
+    for font in (NODE_MODULES / folder).glob(pattern):
+        shutil.copy2(font, target / font.name)
 
 
 def read_run(path: Path) -> dict[str, Any]:
@@ -170,6 +235,7 @@ class StatusDirective(SphinxDirective):
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", on_config_inited)
     app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", copy_widget_manager)
     app.connect("html-page-context", drop_thebe, priority=900)
     app.add_directive("grubook-status", StatusDirective)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

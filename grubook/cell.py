@@ -51,18 +51,20 @@ class GRUCell(RecurrentCell):
     With ``reset_after=True`` (the default, PyTorch's and cuDNN's form) it computes
 
     .. math::
-        \begin{array}{ll}
-        r = \sigma(W_{ir} x + b_{ir} + W_{hr} h + b_{hr}) \\
-        z = \sigma(W_{iz} x + b_{iz} + W_{hz} h + b_{hz}) \\
-        n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn})) \\
-        h' = (1 - z) \odot n + z \odot h
-        \end{array}
+        r &= \sigma(W_{ir} x + b_{ir} + W_{hr} h + b_{hr}) \\
+        z &= \sigma(W_{iz} x + b_{iz} + W_{hz} h + b_{hz}) \\
+        n &= \tanh\big(W_{in} x + b_{in} \\
+          &\qquad {} + r \odot (W_{hn} h + b_{hn})\big) \\
+        h' &= (1 - z) \odot n + z \odot h
 
     where :math:`x` is the input (B, I), :math:`h` the hidden state (B, H), :math:`r`, :math:`z`,
     :math:`n` the reset gate, update gate and candidate, :math:`\sigma` the logistic sigmoid and
     :math:`\odot` the elementwise product. With ``reset_after=False`` (Cho et al. 2014, the book's
     first version) the candidate is
-    :math:`n = \tanh(W_{in} x + b_{in} + W_{hn}(r \odot h) + b_{hn})`.
+
+    .. math::
+        n &= \tanh\big(W_{in} x + b_{in} \\
+          &\qquad {} + W_{hn} (r \odot h) + b_{hn}\big)
 
     Args:
         input_size: I, the number of features in the input.
@@ -138,16 +140,16 @@ def from_first_version(
     The first version computes, on the concatenation :math:`[x, h]`,
 
     .. math::
-        \begin{array}{ll}
-        r = \sigma(W_r [x, h] + b_r), & u = \sigma(W_u [x, h] + b_u), \\
-        \tilde h = \tanh(W_c [x, r \odot h] + b_c), & h' = (1 - u) \odot h + u \odot \tilde h.
-        \end{array}
+        r &= \sigma(W_r [x, h] + b_r) \\
+        u &= \sigma(W_u [x, h] + b_u) \\
+        \tilde h &= \tanh(W_c [x, r \odot h] + b_c) \\
+        h' &= (1 - u) \odot h + u \odot \tilde h
 
     Splitting each :math:`W` column-wise into its input part (first I columns) and hidden part
     gives ``reset_after=False`` weights. Its update gate :math:`u` weights the *new* candidate,
-    while
-    PyTorch's :math:`z` weights the old state, so :math:`z = 1 - u = \sigma(-(W_u[x, h] + b_u))`:
-    the update gate's weights and bias change sign. The hidden-side biases are zero.
+    while PyTorch's :math:`z` weights the old state, so
+    :math:`z = 1 - u = \sigma(-(W_u[x, h] + b_u))`: the update gate's weights and bias change
+    sign. The hidden-side biases are zero.
 
     Args:
         reset_gate: the first version's ``nn.Linear(I + H, H)`` giving :math:`r`; a missing

@@ -25,7 +25,11 @@ def accuracy(logits: Tensor, y: Tensor) -> float:
     r"""The fraction of predictions whose largest logit is the target class.
 
     .. math::
-        \text{accuracy} = \frac{1}{N} \sum_{i} [\arg\max_c \text{logits}_{i,c} = y_i]
+        \hat y_i &= \arg\max_c \text{logits}_{i,c} \\
+        \text{accuracy} &= \frac{1}{N} \sum_{i} [\hat y_i = y_i]
+
+    where i runs over the N predictions (N = B for logits (B, C)) and :math:`[\cdot]` is 1 if it
+    holds, else 0.
 
     Args:
         logits: (..., C) scores, e.g. (B, C).

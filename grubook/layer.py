@@ -25,7 +25,7 @@ class GateTrace(NamedTuple):
     """Gate activations of every step, as returned by :meth:`GRU.gates`; time-first.
 
     Steps past a sequence's length hold zeros. Introduced in chapter 1, *Recurrent networks*
-    (the update gate's mean); chapter 4, *Gating* (coming), studies both.
+    (the update gate's mean); chapter 4, *Gating*, studies both.
 
     Args:
         r: the reset gate :math:`r_t` of every step, (L, D, T, B, H): layer, direction, step,
@@ -43,18 +43,20 @@ class GRU(RecurrentLayer):
     For each element of the input sequence each layer computes, for :math:`t = 1 \dots T`,
 
     .. math::
-        \begin{array}{ll}
-        r_t = \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
-        z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
-        n_t = \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
-        h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
-        \end{array}
+        r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t &= \tanh\big(W_{in} x_t + b_{in} \\
+            &\qquad {} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\big) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
 
     where :math:`x_t` is the input at step t (the previous layer's output for layers above the
     first), :math:`h_{t-1}` the hidden state (``hx`` at t = 1), and :math:`r_t`, :math:`z_t`,
-    :math:`n_t` the reset gate, update gate and candidate. With ``reset_after=False`` the candidate
-    is :math:`n_t = \tanh(W_{in} x_t + b_{in} + W_{hn}(r_t \odot h_{t-1}) + b_{hn})`
-    (Cho et al. 2014).
+    :math:`n_t` the reset gate, update gate and candidate. With ``reset_after=False`` (Cho et al.
+    2014) the candidate is
+
+    .. math::
+        n_t &= \tanh\big(W_{in} x_t + b_{in} \\
+            &\qquad {} + W_{hn} (r_t \odot h_{t-1}) + b_{hn}\big)
 
     Args:
         input_size: I, features of the input.
@@ -160,7 +162,7 @@ class GRU(RecurrentLayer):
             A :class:`GateTrace` ``(r, z)`` of two (L, D, T, B, H) tensors, time-first whatever
             the input's layout (B = 1 for unbatched input), zero past each sequence's length.
 
-        Introduced in chapter 1, *Recurrent networks*; studied in chapter 4, *Gating* (coming).
+        Introduced in chapter 1, *Recurrent networks*; studied in chapter 4, *Gating*.
         """
         hx = checks.pick_state("GRU", hx, "h0", h0)
         _, _, traces = self._run(input, hx, lengths, record=True)

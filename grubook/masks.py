@@ -23,7 +23,9 @@ def length_mask(
     r"""Return the boolean mask of the real (not padded) steps of a batch of sequences.
 
     .. math::
-        \text{mask}[t, b] = (t < \text{lengths}[b]), \qquad t = 0, \dots, T - 1
+        \text{mask}[t, b] = (t < \text{lengths}[b])
+
+    for the steps :math:`t = 0, \dots, T - 1` (counted from 0, as the tensor's index).
 
     Args:
         lengths: (B,) the number of real steps of each sequence, ints in [0, T]; a tensor (the

@@ -88,8 +88,13 @@ class RNNCell(RecurrentCell):
 class RNN(RecurrentLayer):
     r"""A multi-layer Elman RNN, interchangeable with ``torch.nn.RNN``.
 
-    Each layer computes :math:`h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})`, where
-    :math:`x_t` is the input at step t (the previous layer's output above the first layer) and
+    Each layer computes, for :math:`t = 1 \dots T`,
+
+    .. math::
+        h_t &= \tanh\big(W_{ih} x_t + b_{ih} \\
+            &\qquad {} + W_{hh} h_{t-1} + b_{hh}\big)
+
+    where :math:`x_t` is the input at step t (the previous layer's output above the first layer) and
     :math:`h_{t-1}` the previous hidden state (``hx`` at t = 1); with ``nonlinearity='relu'`` the
     :math:`\tanh` is a ReLU. Inputs, outputs and the extra ``lengths`` argument are those of
     :class:`grubook.GRU`; the weights are (H, ·) instead of (3H, ·).

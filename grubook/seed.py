@@ -26,6 +26,8 @@ def seed_everything(seed: int = 0) -> int:
 
         >>> seed_everything(0)
         0
+
+    Introduced in chapter 1, *Recurrent networks*.
     """
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed_everything: seed must be a non-negative int, got {seed!r}")
@@ -44,6 +46,12 @@ def seeded(seed: int = 0) -> Iterator[int]:
 
     Python's ``random``, NumPy's and PyTorch's CPU generator get back the states they had before
     the block, so what the block draws is reproducible and the code around it is not disturbed.
+
+    Args:
+        seed: a non-negative int, passed to :func:`seed_everything`. Default: 0.
+
+    Returns:
+        A context manager; ``with seeded(seed) as s`` binds s = seed.
 
     Example::
 

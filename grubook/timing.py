@@ -28,6 +28,12 @@ __all__ = ["CallCounter", "Comparison", "compare_ms", "count_calls", "median_ms"
 def num_threads(n: int) -> Iterator[int]:
     """Run a block with ``torch.set_num_threads(n)``, then restore the previous thread count.
 
+    Args:
+        n: the number of threads inside the block, an int >= 1.
+
+    Returns:
+        A context manager; ``with num_threads(n) as k`` binds k = n.
+
     Example::
 
         >>> with num_threads(1):
@@ -84,11 +90,13 @@ def median_ms(fn: Callable[[], Any], repeats: int = 30, *, warmup: int = 1) -> f
 class Comparison:
     """Times of two functions run in turn, and their ratio.
 
-    Attributes:
-        - **a_ms**: the time of each call of A, in milliseconds.
-        - **b_ms**: the time of each call of B (call i ran right after A's call i).
-        - **ratio**: the median over the pairs of ``a_ms[i] / b_ms[i]``: how many times B's time A
-          takes (a timing, so it varies from run to run).
+    :func:`~grubook.compare_ms` makes it; each argument is also an attribute of the same name.
+
+    Args:
+        a_ms: the time of each call of A, in milliseconds.
+        b_ms: the time of each call of B (call i ran right after A's call i), in milliseconds.
+        ratio: the median over the pairs of ``a_ms[i] / b_ms[i]``: how many times B's time A
+            takes (a timing, so it varies from run to run).
 
     Introduced in chapter 2, *The GRU cell*.
     """
@@ -155,8 +163,14 @@ def compare_ms(
 class CallCounter(TorchFunctionMode):
     """A ``TorchFunctionMode`` that counts the torch functions called while it is active.
 
+    :func:`~grubook.count_calls` makes one; use it as a context manager (``with counter: ...``).
+
+    Args:
+        funcs: the functions to count, or their names (a name counts every function of that
+            name); empty to count every call. Default: ``()``.
+
     Attributes:
-        - **funcs**: the functions counted, or their names; empty to count every call.
+        - **funcs**: as given.
         - **counts**: calls per function name (``{"linear": 31}``).
         - **calls**: the total number of calls counted.
 

@@ -32,16 +32,23 @@ __all__ = ["History", "fit"]
 class History:
     """What :func:`fit` measured, one entry per epoch (epoch k at index k - 1).
 
-    Attributes:
-        - **metric**: the metric's name (``"accuracy"``); ``None`` when only the loss is tracked.
-        - **train_loss**: the mean training loss of each epoch, over its batches as trained.
-        - **train_metric**: the metric over the same batches (empty without a metric).
-        - **val_loss**: the validation loss after each epoch (empty without a validation loader).
-        - **val_metric**: the validation metric after each epoch.
-        - **epoch_seconds**: the wall time of each epoch, validation included (a timing: it varies).
-        - **best_epoch**: the epoch (from 1) with the best validation metric (or loss);
-          ``None`` without validation.
-        - **stopped_early**: whether early stopping ended the training before ``epochs``.
+    :func:`fit` fills it in; each argument is also an attribute of the same name.
+
+    Args:
+        metric: the metric's name; ``None`` when only the loss is tracked.
+            Default: ``"accuracy"``.
+        train_loss: the mean training loss of each epoch, over its batches as trained.
+            Default: empty.
+        train_metric: the metric over the same batches (empty without a metric). Default: empty.
+        val_loss: the validation loss after each epoch (empty without a validation loader).
+            Default: empty.
+        val_metric: the validation metric after each epoch. Default: empty.
+        epoch_seconds: the wall time of each epoch, validation included (a timing: it varies).
+            Default: empty.
+        best_epoch: the epoch (from 1) with the best validation metric (or loss); ``None``
+            without validation. Default: ``None``.
+        stopped_early: whether early stopping ended the training before ``epochs``.
+            Default: ``False``.
 
     Introduced in chapter 2, *The GRU cell*.
     """
@@ -114,7 +121,8 @@ def fit(
         val_loader: batches to evaluate after each epoch. Default: ``None``.
         epochs: the number of passes over ``train_loader``.
         optimizer: an optimizer of the model's parameters, a function making one from them (e.g.
-            ``functools.partial(torch.optim.Adam, lr=1e-2)``), or ``None`` for Adam with lr 1e-3.
+            ``partial(torch.optim.Adam, lr=1e-2)``, ``partial`` from ``functools``), or ``None``
+            for Adam with lr 1e-3. Default: ``None``.
         loss_fn: ``loss_fn(outputs, y)``, a scalar tensor. Default: cross-entropy.
         metric: ``"accuracy"``, a function ``(outputs, y) -> float`` (higher is better unless it
             has an attribute ``higher_is_better = False``) or ``None``. Default: ``"accuracy"``.

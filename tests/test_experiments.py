@@ -4,7 +4,10 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
+import nbformat
+import notebook_check
 import pytest
 import torch
 
@@ -13,20 +16,40 @@ from grubook.experiments import EXPERIMENTS, Result, gradient_decay, gru_formula
 from grubook.experiments.__main__ import main
 from grubook.experiments.registry import Experiment
 
-# what chapter 1 printed and chapter 2 glued (seed 0), before the chapters called these functions
-CHAPTER_1_RATIOS = {
-    "RNN, default init": 4.01e-15,
-    "RNN, ρ = 1": 1.21e-04,
-    "RNN, ρ = 2": 1.25e01,
-    "GRU, default init": 4.98e-11,
-    "GRU, update bias +3": 8.97e-02,
-}
-CHAPTER_2_PERCENT = {
-    "GRU, reset_after=True": 97.5,
-    "GRU, reset_after=False": 96.7,
-    "majority class": 53.5,
-    "GRU, reset_after=True, without lengths": 74.2,
-}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def stored_glue(chapter: str) -> dict[str, float]:
+    """The numbers a chapter notebook glued into its prose, as stored (what the site shows)."""
+    notebook = nbformat.read(ROOT / "chapters" / chapter, as_version=4)
+    return {
+        name: float(text)
+        for name, (_, text) in notebook_check.glued(notebook).items()
+        if text is not None and not text.startswith(("'", '"'))
+    }
+
+
+def chapter_1_ratios() -> dict[str, float]:
+    """The ratio 50 steps back per model, as chapter 1's prose states it (glued)."""
+    glue = stored_glue("01_recurrent_networks.ipynb")
+    return {
+        "RNN, default init": 10 ** -glue["rnn_default_orders"],
+        "RNN, ρ = 1": 10 ** -glue["rnn_rho1_orders"],
+        "RNN, ρ = 2": glue["rnn_rho2_factor"],
+        "GRU, default init": 10 ** -glue["gru_default_orders"],
+        "GRU, update bias +3": glue["gru_biased_ratio"],
+    }
+
+
+def chapter_2_percent() -> dict[str, float]:
+    """Chapter 2's test accuracies in percent, as its table shows them (glued)."""
+    glue = stored_glue("02_gru_cell.ipynb")
+    return {
+        "GRU, reset_after=True": glue["exp_acc_after"],
+        "GRU, reset_after=False": glue["exp_acc_before"],
+        "majority class": glue["exp_acc_majority"],
+        "GRU, reset_after=True, without lengths": glue["exp_acc_no_lengths"],
+    }
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -40,22 +63,23 @@ def without_timings(rows):
 
 def test_gradient_decay_reproduces_chapter_1():
     result = gradient_decay()
-    assert [row["model"] for row in result.rows] == list(CHAPTER_1_RATIOS)
+    chapter = chapter_1_ratios()
+    assert [row["model"] for row in result.rows] == list(chapter)
     for row in result.rows:
-        assert float(f"{row['ratio']:.2e}") == CHAPTER_1_RATIOS[row["model"]]
+        assert row["ratio"] == pytest.approx(chapter[row["model"]], rel=1e-9)
         assert row["log10_ratio"] == pytest.approx(math.log10(row["ratio"]))
     assert result.config["T"] == 100 and result.config["dtype"] == "float64"
     assert result.x.shape == (100, 16, 8) and result.x.dtype == torch.float64
     for label, norms in result.norms.items():
         assert norms.shape == (100,) and norms[-1] == 1
         assert norms[-1 - 50].item() == result.row(label)["ratio"]
-    assert set(result.models) == set(CHAPTER_1_RATIOS)
+    assert set(result.models) == set(chapter)
 
 
 def test_gru_formulations_reproduces_chapter_2():
     result = gru_formulations()  # ~3 s: the chapter's exact data, weights and batch order
-    for model, percent in CHAPTER_2_PERCENT.items():
-        assert round(100 * result.row(model)["test_accuracy"], 1) == percent
+    for model, percent in chapter_2_percent().items():
+        assert 100 * result.row(model)["test_accuracy"] == pytest.approx(percent, rel=1e-9)
     histories = result.histories
     assert [h.epochs for h in histories.values()] == [8, 8]
     assert histories["GRU, reset_after=True"].train_loss[0] == pytest.approx(0.4745559450, abs=1e-9)
@@ -134,8 +158,9 @@ def test_cli_json_is_one_object_with_the_functions_rows():
     assert set(printed) == {"experiment", "rows", "config", "seconds"}
     assert printed["experiment"] == "gradient-decay"
     assert printed["rows"] == gradient_decay().rows
+    chapter = chapter_1_ratios()  # the shell and the page agree
     for row in printed["rows"]:
-        assert float(f"{row['ratio']:.2e}") == CHAPTER_1_RATIOS[row["model"]]
+        assert row["ratio"] == pytest.approx(chapter[row["model"]], rel=1e-9)
 
 
 def test_cli_seeds_settings_and_tables():

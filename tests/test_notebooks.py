@@ -17,9 +17,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 MAX_SECONDS = 90
-# nbval's "# NBVAL_CHECK_OUTPUT" comment still counts as the tag nbval-check-output; set False once
-# the chapters carry tags only, and a comment marker fails the structure test.
-COMMENT_MARKERS_ALLOWED = True
 SETUP_URL = re.compile(r'"git\+https://github\.com/grubook/grubook@v([^"]+)"')
 FENCE = r"^(?:`{3,}|:{3,})"
 EXERCISE = re.compile(
@@ -263,10 +260,7 @@ def test_chapter_checks_its_own_results(path):
     cells = [c for c in load(path).cells if c.cell_type == "code"]
     commented = [source(c) for c in cells if source(c).lstrip().startswith("# NBVAL_")]
     checked = [c for c in cells if "nbval-check-output" in tags(c)]
-    if COMMENT_MARKERS_ALLOWED:
-        checked += [c for c in cells if source(c).lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
-    else:
-        assert not commented, f"{path.name}: nbval comment markers, use tags: {commented[:1]}"
+    assert not commented, f"{path.name}: nbval comment markers, use tags: {commented[:1]}"
     asserts = re.compile(r"^\s*(assert\b|torch\.testing\.assert_close)", re.M)
     asserting = [c for c in cells if asserts.search(source(c))]
     assert checked, f"{path.name}: no cell tagged nbval-check-output"

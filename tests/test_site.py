@@ -4,7 +4,8 @@ Serves ``_build/html`` on 127.0.0.1 and opens the landing page, every chapter an
 Debian's Chromium through playwright, at desktop width (1280 px) and at a phone's (390 px, touch,
 device scale 3). Each page must load without console errors and without any request leaving
 127.0.0.1 (the site works offline), render its math with MathJax, show the figures and no
-tracebacks the notebook does not mean to show, and link to the notebook in Colab.
+tracebacks the notebook does not mean to show, and link to the notebook in Colab; only a page with
+widget state loads the widget manager (the widgets themselves: ``test_widgets_site.py``).
 
 At both widths no page scrolls sideways: nothing is wider than the screen except inside a box
 that scrolls by itself (code, tables, a displayed equation). Displayed equations fit the text
@@ -221,9 +222,28 @@ def check_common(visit: Visit, name: str) -> None:
     foreign = visit.foreign_requests()
     assert not foreign, f"{name}: requests that leave the site:\n" + "\n".join(foreign)
     check_math(visit, name)
+    check_widget_manager(visit, name)
     # What a reader cannot see whole, all of it in one report.
     problems = check_layout(visit) + check_inline_math(visit) + check_equation_widths(visit)
     assert not problems, f"{name} at {visit.width} px:\n" + "\n".join(problems)
+
+
+# Each widget view the page holds, rendered by the manager (into a div just before its script).
+WIDGETS_RENDERED = """() => [...document.querySelectorAll(
+    'script[type="application/vnd.jupyter.widget-view+json"]')].every(view => {
+  const area = view.previousElementSibling;
+  return area && area.classList.contains("widget-subarea") && area.childElementCount > 0;
+})"""
+
+
+def check_widget_manager(visit: Visit, name: str) -> None:
+    """Only a page with widget state loads the widget manager (from ``_static/widgets/``), and
+    there every widget renders."""
+    state = visit.page.locator('script[type="application/vnd.jupyter.widget-state+json"]').count()
+    loaded = [url for url in visit.requests if "/_static/widgets/" in url]
+    assert state or not loaded, f"{name} has no widgets but loads {loaded}"
+    if state:
+        visit.page.wait_for_function(WIDGETS_RENDERED, timeout=MATH_TIMEOUT_MS)
 
 
 def check_math(visit: Visit, name: str) -> None:

@@ -81,7 +81,14 @@ class PaddedSequences(Dataset):
         return self.x[i], int(self.lengths[i]), self.y[i]
 
     def tensors(self, batch_first: bool = False) -> tuple[Tensor, Tensor, Tensor]:
-        """The whole dataset as one batch: x (T, N, ...) or (N, T, ...), lengths (N,), y (N,...)."""
+        """The whole dataset as one batch ``(x, lengths, y)``.
+
+        Args:
+            batch_first: return x as (N, T, ...) instead of (T, N, ...). Default: ``False``.
+
+        Returns:
+            x (T, N, ...) or (N, T, ...) with ``batch_first``, lengths (N,) and y (N, ...).
+        """
         return (self.x if batch_first else self.x.transpose(0, 1)), self.lengths, self.y
 
 

@@ -25,12 +25,14 @@ class Result:
     Everything else the chapter needs (models, inputs, histories, per-step values) is in
     ``extras`` and readable as attributes: ``result.models`` is ``result.extras["models"]``.
 
-    Attributes:
-        - **experiment**: the registered name, e.g. ``"gradient-decay"``.
-        - **rows**: one dict per row of the table, each with ``"model"`` and the metrics.
-        - **config**: every setting the run used (JSON values), the seed included.
-        - **seconds**: the wall time of the run (a timing: it varies).
-        - **extras**: results that are not JSON (tensors, models), by name.
+    Each argument is also an attribute of the same name.
+
+    Args:
+        experiment: the registered name, e.g. ``"gradient-decay"``.
+        rows: one dict per row of the table, each with ``"model"`` and the metrics.
+        config: every setting the run used (JSON values), the seed included.
+        seconds: the wall time of the run (a timing: it varies).
+        extras: results that are not JSON (tensors, models), by name. Default: empty.
 
     Introduced in chapter 1, *Recurrent networks*.
     """
@@ -60,11 +62,22 @@ class Result:
         }
 
     def to_json(self, indent: int | None = None) -> str:
-        """:meth:`to_dict` as one JSON object; NaN and infinite numbers become ``null``."""
+        """:meth:`to_dict` as one JSON object; NaN and infinite numbers become ``null``.
+
+        Args:
+            indent: spaces per level of nesting, or ``None`` for one line. Default: ``None``.
+        """
         return json.dumps(_finite(self.to_dict()), indent=indent, ensure_ascii=False)
 
     def row(self, model: str) -> dict[str, Any]:
-        """The row whose ``"model"`` is ``model``."""
+        """The row whose ``"model"`` is ``model``.
+
+        Args:
+            model: the row's name, e.g. ``"GRU, default init"``.
+
+        Raises:
+            KeyError: if no row has that name.
+        """
         for row in self.rows:
             if row.get("model") == model:
                 return row
@@ -106,15 +119,20 @@ def _finite(value: Any) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
-    """A registered experiment.
+    """A registered experiment: what ``register`` stores and :func:`run` looks up.
 
-    Attributes:
-        - **name**: the shell name, e.g. ``"gru-formulations"``.
-        - **func**: the function; keyword arguments are its settings, ``seed`` among them.
-        - **summary**: one line for ``--list``.
-        - **keys**: the row fields that name a row, not averaged over seeds (``("model",)``).
-        - **aggregate**: the metrics averaged over seeds; ``None`` for every other number.
-        - **quick**: settings for a fast smoke run (``--quick``).
+    Each argument is also an attribute of the same name.
+
+    Args:
+        name: the shell name, e.g. ``"gru-formulations"``.
+        func: the function; keyword arguments are its settings, ``seed`` among them.
+        summary: one line for ``--list``.
+        keys: the row fields that name a row, not averaged over seeds. Default: ``("model",)``.
+        aggregate: the metrics averaged over seeds; ``None`` for every other number.
+            Default: ``None``.
+        quick: settings for a fast smoke run (``--quick``). Default: ``{}``.
+
+    Introduced in chapter 1, *Recurrent networks*.
     """
 
     name: str
@@ -171,6 +189,15 @@ def over_seeds(name: str, seeds: Iterable[int], **settings: Any) -> Result:
     Rows are matched across seeds by the experiment's ``keys``; each aggregated metric m becomes
     ``m_mean`` and ``m_std`` (the sample standard deviation; 0 for one seed), and ``seeds`` counts
     the runs. The single runs are kept in ``result.runs``.
+
+    Args:
+        name: a registered name (``python -m grubook.experiments --list``).
+        seeds: the seeds, one run each, e.g. ``range(5)``.
+        settings: keyword arguments for the experiment's function (not ``seed``).
+
+    Returns:
+        A :class:`Result` with one row per key, its config without ``seed`` and with ``seeds``
+        (the list of seeds), and extras ``runs``.
 
     Introduced in chapter 1, *Recurrent networks*.
     """

@@ -1,0 +1,27 @@
+"""The book's figures: each function draws on a Matplotlib ``Axes`` and returns it.
+
+Every function takes an optional ``ax`` (a new figure is made without one), draws with Matplotlib
+only, prints nothing and returns the ``Axes``, so a chapter can add to the figure and a test can
+inspect what was drawn. The module ``curves`` plots measurements, ``diagrams`` draws the
+networks; every name is imported from here, as ``grubook.plots.NAME``.
+
+Introduced in chapter 1, *Recurrent networks*.
+"""
+
+from grubook.plots.curves import (
+    GRADIENT_NORM_LABEL,
+    plot_gradient_norms,
+    plot_history,
+    plot_learning_curves,
+)
+from grubook.plots.diagrams import GRU_CELL_STAGES, draw_gru_cell, draw_unrolled_rnn
+
+__all__ = [
+    "GRADIENT_NORM_LABEL",
+    "GRU_CELL_STAGES",
+    "draw_gru_cell",
+    "draw_unrolled_rnn",
+    "plot_gradient_norms",
+    "plot_history",
+    "plot_learning_curves",
+]
