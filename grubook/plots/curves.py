@@ -182,7 +182,7 @@ def plot_learning_curves(
 
     Args:
         curves: a mapping from a legend label to a curve with attributes ``steps`` and
-            ``test_loss`` (a :class:`grubook.experiments.training.Curve`), or to a pair of
+            ``test_loss`` (a :class:`~grubook.experiments.training.Curve`), or to a pair of
             sequences ``(steps, losses)``.
         ax: the Axes to draw on. Default: a new 6.4 x 3.6 inch figure.
         baseline: the loss of a model that remembers nothing, drawn as a dashed black line.
