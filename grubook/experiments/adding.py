@@ -18,10 +18,10 @@ import time
 
 import torch
 
-from grubook.data import AddingProblem, Stream, make_generator
+from grubook.data import AddingProblem, make_generator
 from grubook.diagnostics import hidden_state_grad_norms
 from grubook.experiments.registry import Result, register
-from grubook.experiments.training import flush_denormal, make_model, per_model, train_on_task
+from grubook.experiments.training import flush_denormal, make_model, train_model
 from grubook.seed import seeded
 from grubook.timing import num_threads
 
@@ -121,13 +121,16 @@ def adding(
             for kind in models:
                 model = make_model(kind, 2, hidden_size)
                 extras["reach_init"][kind, T] = _reach(model, x_reach)
-                curve = train_on_task(
+                curve = train_model(
+                    kind,
                     model,
-                    lambda n, T=T, g=g: Stream(AddingProblem, n, T, seed=g),
+                    AddingProblem,
+                    T,
                     test,
-                    steps=per_model(steps, kind),
+                    g,  # each model's stream continues the test set's generator
+                    steps=steps,
+                    lr=lr,
                     eval_every=eval_every,
-                    lr=per_model(lr, kind),
                     batch_size=batch_size,
                     clip=clip,
                     target=target,

@@ -15,14 +15,13 @@ import time
 
 import torch
 
-from grubook.data import CopyTask, Stream, make_generator
+from grubook.data import CopyTask, make_generator
 from grubook.experiments.registry import Result, register
 from grubook.experiments.training import (
     flush_denormal,
     make_model,
-    per_model,
     sequence_cross_entropy,
-    train_on_task,
+    train_model,
 )
 from grubook.seed import seeded
 from grubook.timing import num_threads
@@ -114,13 +113,16 @@ def copy_task(
         vocab = test.num_classes
         for kind in models:
             model = make_model(kind, vocab, hidden_size, vocab, every_step=True, vocab_size=vocab)
-            curve = train_on_task(
+            curve = train_model(
+                kind,
                 model,
-                lambda n: Stream(CopyTask, n, T, seed=g),
+                CopyTask,
+                T,
                 test,
-                steps=per_model(steps, kind),
+                g,
+                steps=steps,
+                lr=lr,
                 eval_every=eval_every,
-                lr=per_model(lr, kind),
                 batch_size=batch_size,
                 clip=clip,
                 loss_fn=sequence_cross_entropy,

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from grubook.data import make_loader
+from grubook.data import Stream, make_loader
 from grubook.evaluation import evaluate
 from grubook.layer import GRU
 from grubook.rnn import RNN
@@ -38,6 +38,7 @@ __all__ = [
     "make_model",
     "per_model",
     "sequence_cross_entropy",
+    "train_model",
     "train_on_task",
 ]
 
@@ -232,6 +233,44 @@ def train_on_task(
             bar.set_postfix(test_loss=curve.test_loss[-1])
     curve.seconds = time.perf_counter() - start
     return curve
+
+
+def train_model(
+    kind: str,
+    model: nn.Module,
+    task: Callable,
+    T: int,
+    test: object,
+    generator: torch.Generator,
+    *,
+    steps: int | dict[str, int],
+    lr: float | dict[str, float],
+    **options: object,
+) -> Curve:
+    """Train one of an experiment's models on fresh items of a task: :func:`train_on_task`.
+
+    Args:
+        kind: the model's name (``"RNN"``, ``"GRU"``, ``"LSTM"``), to pick its settings.
+        model: the model to train.
+        task: the dataset class of the training items (:class:`grubook.data.AddingProblem`,
+            :class:`grubook.data.CopyTask`), drawn by a :class:`grubook.data.Stream`.
+        T: the task's length argument.
+        test: the test set.
+        generator: the generator the stream continues (the experiment's, after its test set).
+        steps: the step budget, or one per model.
+        lr: Adam's learning rate, or one per model.
+        options: the other keyword arguments of :func:`train_on_task`.
+
+    Introduced in chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
+    """
+    return train_on_task(
+        model,
+        lambda n: Stream(task, n, T, seed=generator),
+        test,
+        steps=per_model(steps, kind),
+        lr=per_model(lr, kind),
+        **options,
+    )
 
 
 @contextlib.contextmanager
