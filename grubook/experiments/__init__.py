@@ -10,14 +10,24 @@ the chapter calls it and the shell runs it by name::
 Nothing else in the package imports this one. Introduced in chapter 1, *Recurrent networks*.
 """
 
+# Importing an experiment registers it: `--list` shows them in the book's order.
+# isort: off
 from grubook.experiments.gradient_decay import gradient_decay
 from grubook.experiments.gru_formulations import gru_formulations
+from grubook.experiments.adding import adding
+from grubook.experiments.copy_task import copy_task
+from grubook.experiments.exploding import exploding_gradients
+
+# isort: on
 from grubook.experiments.registry import EXPERIMENTS, Experiment, Result, over_seeds, run
 
 __all__ = [
     "EXPERIMENTS",
     "Experiment",
     "Result",
+    "adding",
+    "copy_task",
+    "exploding_gradients",
     "gradient_decay",
     "gru_formulations",
     "over_seeds",

@@ -9,7 +9,12 @@ imported from here, as ``grubook.plots.NAME``.
 Introduced in chapter 1, *Recurrent networks*.
 """
 
-from grubook.plots.curves import GRADIENT_NORM_LABEL, plot_gradient_norms, plot_history
+from grubook.plots.curves import (
+    GRADIENT_NORM_LABEL,
+    plot_gradient_norms,
+    plot_history,
+    plot_learning_curves,
+)
 from grubook.plots.diagrams import GRU_CELL_STAGES, draw_gru_cell, draw_unrolled_rnn
 from grubook.plots.gates import plot_connectivity, plot_gate_heatmap, plot_saturation
 
@@ -22,5 +27,6 @@ __all__ = [
     "plot_gate_heatmap",
     "plot_gradient_norms",
     "plot_history",
+    "plot_learning_curves",
     "plot_saturation",
 ]
