@@ -26,7 +26,15 @@ import anywidget
 import numpy as np
 import traitlets
 
-__all__ = ["GateExplorer", "MemoryExplorer", "gate_explorer", "memory_explorer"]
+__all__ = [
+    "GateExplorer",
+    "MemoryExplorer",
+    "gate_explorer",
+    "gate_step",
+    "memory_explorer",
+    "retention",
+    "rnn_gradient_norms",
+]
 
 _HERE = Path(__file__).parent
 #: Park and Miller's "minimal standard" generator, x ← 16807·x mod (2^31 − 1): exact in float64,
@@ -87,12 +95,12 @@ class GateExplorer(_Explorer):
     @property
     def n(self) -> float:
         r"""The candidate state :math:`n = \tanh(a + r\,(w_{hn} h + b_{hn}))`."""
-        return math.tanh(self.a + self.r * (self.w_hn * self.h + self.b_hn))
+        return gate_step(self.r, self.z, self.h, self.a, w_hn=self.w_hn, b_hn=self.b_hn)[0]
 
     @property
     def h_next(self) -> float:
         r"""The new state :math:`h' = (1 - z)\, n + z\, h`."""
-        return (1 - self.z) * self.n + self.z * self.h
+        return gate_step(self.r, self.z, self.h, self.a, w_hn=self.w_hn, b_hn=self.b_hn)[1]
 
 
 class MemoryExplorer(_Explorer):
@@ -119,28 +127,101 @@ class MemoryExplorer(_Explorer):
     @property
     def retention(self) -> np.ndarray:
         r"""(T + 1,) what is left of a stored value after k steps, :math:`z^k`, k = 0..T."""
-        return self.z ** np.arange(self.steps + 1, dtype=float)
+        return retention(self.z, self.steps)
 
     @property
     def gradient_norms(self) -> np.ndarray:
-        r"""(T + 1,) the tanh RNN's :math:`\|\partial (u^\top h_T) / \partial h_{T-k}\|`, k = 0..T.
+        r"""(T + 1,) the tanh RNN's gradient norms k steps back: see :func:`rnn_gradient_norms`."""
+        return rnn_gradient_norms(
+            self.scale,
+            steps=self.steps,
+            hidden_size=self.hidden_size,
+            sequences=self.sequences,
+            input_scale=self.input_scale,
+            seed=self.seed,
+        )
 
-        The geometric mean over the input sequences; :math:`u` is the unit vector
-        :math:`(1, \dots, 1) / \sqrt{H}`, so the value at k = 0 is 1.
-        """
-        T, S, H = self.steps, self.sequences, self.hidden_size
-        W = self.scale * _orthogonal(self.seed, H)  # (H, H)
-        x = self.input_scale * _uniform(self.seed + 1, S * T * H).reshape(S, T, H)
-        h, hs = np.zeros((S, H)), []
-        for t in range(T):
-            h = np.tanh(h @ W.T + x[:, t])  # h_t, (S, H)
-            hs.append(h)
-        g = np.full((S, H), 1 / math.sqrt(H))  # ∂(u·h_T)/∂h_T
-        logs = [np.zeros(S)]
-        for t in reversed(range(T)):
-            g = (g * (1 - hs[t] ** 2)) @ W  # ∂(u·h_T)/∂h_{t-1}, (S, H)
-            logs.append(np.log(np.maximum(np.linalg.norm(g, axis=1), 1e-300)))
-        return np.exp(np.mean(logs, axis=1))
+
+def gate_step(
+    r: float, z: float, h: float, a: float, *, w_hn: float = 1.0, b_hn: float = 0.0
+) -> tuple[float, float]:
+    r"""One step of a one-unit GRU from its gates: the gate explorer's math, without a widget.
+
+    .. math::
+        n = \tanh(a + r\,(w_{hn} h + b_{hn})), \qquad h' = (1 - z)\, n + z\, h
+
+    Args:
+        r: the reset gate, in [0, 1].
+        z: the update gate, in [0, 1].
+        h: the previous state.
+        a: the candidate's input term :math:`W_{in} x + b_{in}`.
+        w_hn: the hidden weight of the candidate. Default: 1.
+        b_hn: the hidden bias of the candidate. Default: 0.
+
+    Returns:
+        ``(n, h_next)``: the candidate and the new state.
+
+    Use it for figures and checks; a widget made only to compute stays in the notebook's stored
+    widget state. Introduced in chapter 4, *Gating*.
+    """
+    n = math.tanh(a + r * (w_hn * h + b_hn))
+    return n, (1 - z) * n + z * h
+
+
+def retention(z: float, steps: int = 50) -> np.ndarray:
+    r"""(T + 1,) what a constant update gate keeps of a stored value after k steps, :math:`z^k`.
+
+    Args:
+        z: the update gate, in [0, 1].
+        steps: T, the last k. Default: 50.
+
+    Returns:
+        The array :math:`z^0, z^1, \dots, z^T`. Introduced in chapter 4, *Gating*.
+    """
+    return z ** np.arange(steps + 1, dtype=float)
+
+
+def rnn_gradient_norms(
+    scale: float,
+    *,
+    steps: int = 50,
+    hidden_size: int = 16,
+    sequences: int = 8,
+    input_scale: float = 0.3,
+    seed: int = 1,
+) -> np.ndarray:
+    r"""(T + 1,) the gradient norms k steps back of the memory explorer's tanh RNN.
+
+    The norm is :math:`\|\partial (u^\top h_T) / \partial h_{T-k}\|`, k = 0..T.
+
+    The RNN is :math:`h_t = \tanh(\sigma Q h_{t-1} + x_t)` with :math:`Q` orthogonal; the norm is
+    the geometric mean over the input sequences, and :math:`u = (1, \dots, 1) / \sqrt{H}`, so the
+    value at k = 0 is 1. The front end draws the same weights and inputs (same generator).
+
+    Args:
+        scale: :math:`\sigma`, the scale of the recurrent weights.
+        steps: T. Default: 50.
+        hidden_size: H. Default: 16.
+        sequences: how many input sequences to average over. Default: 8.
+        input_scale: the inputs are uniform in [0, input_scale). Default: 0.3.
+        seed: the generator's seed. Default: 1.
+
+    Returns:
+        The norms for k = 0..T. Introduced in chapter 4, *Gating*.
+    """
+    T, S, H = steps, sequences, hidden_size
+    W = scale * _orthogonal(seed, H)  # (H, H)
+    x = input_scale * _uniform(seed + 1, S * T * H).reshape(S, T, H)
+    h, hs = np.zeros((S, H)), []
+    for t in range(T):
+        h = np.tanh(h @ W.T + x[:, t])  # h_t, (S, H)
+        hs.append(h)
+    g = np.full((S, H), 1 / math.sqrt(H))  # ∂(u·h_T)/∂h_T
+    logs = [np.zeros(S)]
+    for t in reversed(range(T)):
+        g = (g * (1 - hs[t] ** 2)) @ W  # ∂(u·h_T)/∂h_{t-1}, (S, H)
+        logs.append(np.log(np.maximum(np.linalg.norm(g, axis=1), 1e-300)))
+    return np.exp(np.mean(logs, axis=1))
 
 
 def _check_range(owner: str, name: str, value: float, low: float, high: float) -> float:

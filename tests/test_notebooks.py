@@ -283,3 +283,34 @@ def test_prose_glues_only_names_the_code_glues(path):
     assert used, f"{path.name}: no number in the prose comes from glue"
     assert used <= glued, f"{path.name}: prose uses names nothing glues: {sorted(used - glued)}"
     assert glued <= used, f"{path.name}: glued but never shown: {sorted(glued - used)}"
+
+
+@chapter
+def test_stored_widget_state_holds_only_shown_widgets(path):
+    """The notebook stores the state of every widget its kernel made (``make execute``), shown or
+    not, and the site loads all of it. A widget made only to compute (a figure's values) would
+    store its whole front end again: compute with plain functions instead."""
+    notebook = load(path)
+    state = (
+        notebook.metadata.get("widgets", {})
+        .get("application/vnd.jupyter.widget-state+json", {})
+        .get("state", {})
+    )
+    shown = {
+        output["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+    }
+    reachable, todo = set(), list(shown)
+    while todo:  # a shown widget's models: its own and those it names ("IPY_MODEL_<id>")
+        model_id = todo.pop()
+        if model_id in reachable or model_id not in state:
+            continue
+        reachable.add(model_id)
+        todo += re.findall(r"IPY_MODEL_(\w+)", json.dumps(state[model_id]))
+    unshown = sorted(set(state) - reachable)
+    assert not unshown, (
+        f"{path.name}: {len(unshown)} stored widget models are never shown (made to compute?): "
+        f"{unshown[:3]}"
+    )
