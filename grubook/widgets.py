@@ -131,7 +131,10 @@ class MemoryExplorer(_Explorer):
 
     @property
     def gradient_norms(self) -> np.ndarray:
-        r"""(T + 1,) the tanh RNN's gradient norms k steps back: see :func:`rnn_gradient_norms`."""
+        r"""(T + 1,) the tanh RNN's gradient norms k = 0..T steps back.
+
+        Computed by :func:`rnn_gradient_norms` with this explorer's values.
+        """
         return rnn_gradient_norms(
             self.scale,
             steps=self.steps,
