@@ -174,8 +174,8 @@ def gate_saturation(
     For unit j, over every step t of every sequence b that is not padding,
 
     .. math::
-        \text{left}_j = \frac{\#\{(t, b) : g_{tbj} < 0.1\}}{\#\{(t, b)\}}, \qquad
-        \text{right}_j = \frac{\#\{(t, b) : g_{tbj} > 0.9\}}{\#\{(t, b)\}}
+        \text{left}_j &= \frac{\#\{(t, b) : g_{tbj} < 0.1\}}{\#\{(t, b)\}}, \\
+        \text{right}_j &= \frac{\#\{(t, b) : g_{tbj} > 0.9\}}{\#\{(t, b)\}}
 
     (Karpathy, Johnson & Fei-Fei 2015, arXiv:1506.02078, §4.2 and their figure 3: a unit near
     the top left is a gate that is almost always open; a unit near the origin, one that works in

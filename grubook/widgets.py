@@ -151,7 +151,8 @@ def gate_step(
     r"""One step of a one-unit GRU from its gates: the gate explorer's math, without a widget.
 
     .. math::
-        n = \tanh(a + r\,(w_{hn} h + b_{hn})), \qquad h' = (1 - z)\, n + z\, h
+        n &= \tanh(a + r\,(w_{hn} h + b_{hn})), \\
+        h' &= (1 - z)\, n + z\, h
 
     Args:
         r: the reset gate, in [0, 1].
