@@ -78,7 +78,9 @@ def distributions_needed_by_readers() -> set[str]:
     assert not missing, f"chapters import {missing}, which this environment does not provide"
     needed = {canonical(providers[name][0]) for name in third_party}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    needed |= {canonical(re.split(r"[<>=!~; \[]", dep)[0]) for dep in project["dependencies"]}
+    extras = [dep for deps in project.get("optional-dependencies", {}).values() for dep in deps]
+    for dep in project["dependencies"] + extras:
+        needed.add(canonical(re.split(r"[<>=!~; \[]", dep)[0]))
     return needed
 
 

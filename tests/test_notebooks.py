@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 MAX_SECONDS = 90
-SETUP_URL = re.compile(r'"git\+https://github\.com/grubook/grubook@v([^"]+)"')
+SETUP_URL = re.compile(r'"(?:grubook\[\w+\] @ )?git\+https://github\.com/grubook/grubook@v([^"]+)"')
 FENCE = r"^(?:`{3,}|:{3,})"
 EXERCISE = re.compile(
     FENCE + r"\{exercise(?:-start)?\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", re.M
@@ -131,12 +131,39 @@ def test_first_cell_has_one_title(path):
     assert not others, f"H1 headings after the first cell: {others}"
 
 
+def optional_extras() -> dict[str, list[str]]:
+    """pyproject's extras: {extra: [distribution names]}."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project.get("optional-dependencies", {})
+    return {k: [re.split(r"[<>=!~; \[]", d)[0] for d in v] for k, v in extras.items()}
+
+
+def setup_cell_variants() -> set[str]:
+    """CONTRIBUTING's setup cell, and its variant for each extra (CONTRIBUTING.md: the cell also
+    installs when a module of the extra is missing, and installs ``grubook[extra]``)."""
+    import importlib.metadata
+
+    plain = setup_cell_from_contributing()
+    providers = importlib.metadata.packages_distributions()
+    variants = {plain}
+    for extra, distributions in optional_extras().items():
+        wanted = {d.lower().replace("_", "-") for d in distributions}
+        for module, dists in providers.items():
+            if not {d.lower().replace("_", "-") for d in dists} & wanted or module.startswith("_"):
+                continue
+            check = f'find_spec("grubook") is None or importlib.util.find_spec("{module}") is None'
+            variant = plain.replace('find_spec("grubook") is None', check)
+            variant = variant.replace('url = "git+', f'url = "grubook[{extra}] @ git+')
+            variants.add(variant)
+    return variants
+
+
 @chapter
 def test_second_cell_is_the_setup_cell(path):
     cell = load(path).cells[1]
     assert cell.cell_type == "code" and "setup" in tags(cell), "cell 2 must be code tagged setup"
-    assert source(cell).strip() == setup_cell_from_contributing(), (
-        "cell 2 must be the setup cell of CONTRIBUTING.md, unchanged"
+    assert source(cell).strip() in setup_cell_variants(), (
+        "cell 2 must be the setup cell of CONTRIBUTING.md, unchanged (or its variant for an extra)"
     )
     assert "git+https://github.com/grubook/grubook" in source(cell)
 
