@@ -113,7 +113,7 @@ def matched_hidden(
     """The hidden size that gives ``kind`` the parameter count closest to a GRU classifier's.
 
     Args:
-        kind: one of :data:`KINDS`.
+        kind: one of ``KINDS``.
         gru_hidden: H of the GRU classifier whose parameter count is the budget.
         input_size: I, features per step.
         steps: T, the padded length (the MLP's input is T·I numbers).

@@ -125,7 +125,7 @@ def sequence_classification(
         tasks: some of ``"digits"`` (:func:`grubook.data.sequential_digits`) and ``"ink"``
             (:func:`grubook.data.digit_ink`). Default: both.
         models: some of ``"GRU"``, ``"RNN"`` (tanh), ``"LSTM"``, ``"MLP"``, and two GRUs that
-            are never told the lengths, :data:`NO_LENGTHS` and :data:`PAD_FIRST` (these two only
+            are never told the lengths, ``NO_LENGTHS`` and ``PAD_FIRST`` (these two only
             on tasks whose lengths vary). Default: all six.
         hidden_size: H of the GRU; the other models get the hidden size that matches its number
             of parameters (:func:`~grubook.experiments.baselines.matched_hidden`). Default: 32.
@@ -133,7 +133,7 @@ def sequence_classification(
             (``{"digits": 20, "ink": 30}``). Default: 30.
         batch_size: B, sequences per batch. Default: 64.
         lr: Adam's learning rate, one per kind (``{"GRU": 3e-2, ...}``), or ``None`` for
-            :data:`LEARNING_RATES`. Default: ``None``.
+            ``LEARNING_RATES``. Default: ``None``.
         clip: the largest gradient norm, or ``None``. Default: 1.0.
         threshold: the least ink of a pixel in the ``"ink"`` task. Default: 8.
         split_seed: fixes the train/validation/test split. Default: 0.
@@ -145,7 +145,7 @@ def sequence_classification(
         A :class:`~grubook.experiments.Result` with one row per task and model, ``{"task",
         "model", "params", "hidden_size", "test_accuracy", "val_accuracy", "best_epoch",
         "train_seconds"}``, and after the GRU's row on a task whose lengths vary, the row
-        :data:`PADDED_END` (its test accuracy called without lengths); over seeds,
+        ``PADDED_END`` (its test accuracy called without lengths); over seeds,
         ``test_accuracy_mean``, ``test_accuracy_std``, ... and ``seeds``. Extras, by ``(task,
         model)``: ``models`` (trained), ``histories`` (:class:`grubook.History`); ``data``, the
         :class:`~grubook.data.Splits` by task.
