@@ -27,9 +27,16 @@ from grubook.experiments.registry import Result, register
 from grubook.experiments.training import per_model
 from grubook.seed import seeded
 from grubook.timing import num_threads
-from grubook.train import fit
+from grubook.train import History, fit
 
-__all__ = ["LEARNING_RATES", "NO_LENGTHS", "PADDED_END", "PAD_FIRST", "sequence_classification"]
+__all__ = [
+    "LEARNING_RATES",
+    "NO_LENGTHS",
+    "PADDED_END",
+    "PAD_FIRST",
+    "sequence_classification",
+    "train_classifier",
+]
 
 NAME = "sequential-digits"
 
@@ -70,19 +77,52 @@ def _runs(models: tuple[str, ...], data: Splits) -> list[tuple[str, str, Splits,
     return runs
 
 
-def _train(model, data: Splits, *, seed: int, use_lengths: bool, epochs: int, **options):
-    """Train ``model`` (best validation epoch kept); return its history and test accuracy."""
-    train = make_loader(data.train, options.pop("batch_size"), shuffle=True, seed=seed)
+def train_classifier(
+    model: torch.nn.Module,
+    data: Splits,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int = 64,
+    clip: float | None = 1.0,
+    use_lengths: bool = True,
+    seed: int = 0,
+    progress: bool = False,
+) -> tuple[History, float]:
+    """Train a classifier as chapter 5's table does; return its history and test accuracy.
+
+    Adam on shuffled batches of ``data.train`` (:func:`grubook.fit`), the gradient's norm
+    clipped, evaluated on ``data.val`` after each epoch; the weights of the best validation epoch
+    are kept, then measured on ``data.test``.
+
+    Args:
+        model: called as ``model(x, lengths=lengths)`` (``model(x)`` without lengths).
+        data: the :class:`~grubook.data.Splits` to train, select and test on.
+        epochs: passes over the training split.
+        lr: Adam's learning rate.
+        batch_size: B, sequences per batch. Default: 64.
+        clip: the largest gradient norm, or ``None``. Default: 1.0.
+        use_lengths: tell the model each sequence's length. Default: ``True``.
+        seed: seeds the order of the batches. Default: 0.
+        progress: a progress bar. Default: ``False``.
+
+    Returns:
+        ``(history, test_accuracy)``: the :class:`grubook.History` and a float in [0, 1].
+
+    Introduced in chapter 5, *From cell to classifier*.
+    """
+    train = make_loader(data.train, batch_size, shuffle=True, seed=seed)
     val = make_loader(data.val, len(data.val))
     history = fit(
         model,
         train,
         val,
         epochs=epochs,
-        optimizer=functools.partial(torch.optim.Adam, lr=options.pop("lr")),
+        optimizer=functools.partial(torch.optim.Adam, lr=lr),
+        clip=clip,
         early_stopping=epochs,  # never stops early; restores the best validation epoch
         use_lengths=use_lengths,
-        **options,
+        progress=progress,
     )
     return history, _accuracy(model, data.test, use_lengths)
 
@@ -171,7 +211,7 @@ def sequence_classification(
                 H, params = matched_hidden(kind, hidden_size, I, T, 10)
                 with seeded(seed):
                     model = make_classifier(kind, I, H, 10, steps=T)
-                    history, test_accuracy = _train(
+                    history, test_accuracy = train_classifier(
                         model, split, seed=seed, use_lengths=use_lengths, clip=clip,
                         epochs=per_model(epochs, task), lr=per_model(lr, kind),
                         batch_size=batch_size, progress=progress,
