@@ -39,6 +39,11 @@ MAX_INK = 16
 class Splits(NamedTuple):
     """A dataset split three ways; unpacks as ``train, val, test = splits``.
 
+    Args:
+        train: the training set.
+        val: the validation set (choosing epochs and settings).
+        test: the test set (the final measurement only).
+
     Introduced in chapter 5, *From cell to classifier*.
     """
 

@@ -157,13 +157,13 @@ def sequence_classification(
 ) -> Result:
     """Train each model on each task; test accuracy, and what the padding does to a GRU.
 
-    Each model is made and trained under :func:`grubook.seeded` (``seed``): its weights and its
+    Each model is made and trained under :func:`~grubook.seeded` (``seed``): its weights and its
     batch order depend on the seed only, not on the models trained before it, so a run of some
     of the models gives the same rows as the run of all of them.
 
     Args:
-        tasks: some of ``"digits"`` (:func:`grubook.data.sequential_digits`) and ``"ink"``
-            (:func:`grubook.data.digit_ink`). Default: both.
+        tasks: some of ``"digits"`` (:func:`~grubook.data.sequential_digits`) and ``"ink"``
+            (:func:`~grubook.data.digit_ink`). Default: both.
         models: some of ``"GRU"``, ``"RNN"`` (tanh), ``"LSTM"``, ``"MLP"``, and two GRUs that
             are never told the lengths, ``NO_LENGTHS`` and ``PAD_FIRST`` (these two only
             on tasks whose lengths vary). Default: all six.
@@ -187,7 +187,7 @@ def sequence_classification(
         "train_seconds"}``, and after the GRU's row on a task whose lengths vary, the row
         ``PADDED_END`` (its test accuracy called without lengths); over seeds,
         ``test_accuracy_mean``, ``test_accuracy_std``, ... and ``seeds``. Extras, by ``(task,
-        model)``: ``models`` (trained), ``histories`` (:class:`grubook.History`); ``data``, the
+        model)``: ``models`` (trained), ``histories`` (:class:`~grubook.History`); ``data``, the
         :class:`~grubook.data.Splits` by task.
 
     Example::
