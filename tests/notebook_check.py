@@ -34,6 +34,9 @@ comments):
 - ``nbval-check-output``: text outputs must be equal character for character, numbers too;
 - ``nbval-ignore-output``: text outputs not compared (its glued values still are);
 - ``timing``, and any cell that glues a timing: text outputs not compared;
+- ``gpu``: a cell whose outputs depend on whether the machine has a CUDA GPU (chapter 9): neither
+  its text outputs nor the values it glues are compared, since the stored run may have had a GPU
+  and CI has none;
 - ``raises-exception``: may raise; its error's name and message are compared like text;
 - every other cell: text outputs compared with the rule above.
 
@@ -193,7 +196,7 @@ def text_outputs(cell) -> list[tuple[str, str]]:
 def cell_rule(cell, stored_glue: set[str]) -> Tolerance | None | bool:
     """False: not compared; None: compared exactly; True: compared with the notebook's tolerance."""
     found = markers(cell)
-    if found & {"nbval-skip", "nbval-ignore-output", "timing"}:
+    if found & {"nbval-skip", "nbval-ignore-output", "timing", "gpu"}:
         return False
     if any(is_timing(name) for name in stored_glue):
         return False
@@ -218,7 +221,7 @@ def differences(stored, fresh, upto: int | None = None) -> list[str]:
             found.append(f"cell {old[name][0]}, glue {name!r}: not glued by the fresh run")
         elif name not in old:
             found.append(f"cell {new[name][0]}, glue {name!r}: not stored (run make execute)")
-        elif is_timing(name):
+        elif is_timing(name) or "gpu" in markers(stored.cells[old[name][0]]):
             continue
         elif not texts_agree(old[name][1] or "", new[name][1] or "", by_name.get(name, tolerance)):
             found.append(

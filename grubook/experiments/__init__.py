@@ -18,17 +18,29 @@ from grubook.experiments.adding import adding
 from grubook.experiments.copy_task import copy_task
 from grubook.experiments.exploding import exploding_gradients
 from grubook.experiments.sequence_classification import sequence_classification
+from grubook.experiments.gpu_benchmark import gpu_benchmark
+from grubook.experiments.ddp import ddp
 
 # isort: on
-from grubook.experiments.registry import EXPERIMENTS, Experiment, Result, over_seeds, run
+from grubook.experiments.registry import (
+    EXPERIMENTS,
+    Experiment,
+    Result,
+    Unavailable,
+    over_seeds,
+    run,
+)
 
 __all__ = [
     "EXPERIMENTS",
     "Experiment",
     "Result",
+    "Unavailable",
     "adding",
     "copy_task",
+    "ddp",
     "exploding_gradients",
+    "gpu_benchmark",
     "gradient_decay",
     "gru_formulations",
     "over_seeds",

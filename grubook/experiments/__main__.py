@@ -17,7 +17,7 @@ import inspect
 import json
 import sys
 
-from grubook.experiments.registry import EXPERIMENTS, run
+from grubook.experiments.registry import EXPERIMENTS, Unavailable, run
 
 
 def _setting(text: str) -> tuple[str, object]:
@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         result = run(args.name, seeds=args.seeds, quick=args.quick, **settings)
     except (TypeError, ValueError) as error:
         parser.error(str(error))
+    except Unavailable as error:
+        parser.exit(2, f"{parser.prog}: {error}\n")
     if args.json:
         print(result.to_json())
     else:

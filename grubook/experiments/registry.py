@@ -15,7 +15,14 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["EXPERIMENTS", "Experiment", "Result", "over_seeds", "register", "run"]
+__all__ = ["EXPERIMENTS", "Experiment", "Result", "Unavailable", "over_seeds", "register", "run"]
+
+
+class Unavailable(RuntimeError):
+    """An experiment that cannot run on this machine (e.g. one that needs a GPU).
+
+    Introduced in chapter 9, *On the GPU (optional)*.
+    """
 
 
 @dataclasses.dataclass
