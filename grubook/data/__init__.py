@@ -4,12 +4,20 @@ Data code never imports model code. Every dataset yields items ``(x_i, y_i)`` or
 ``(x_i, length_i, y_i)``; :func:`collate_sequences` pads them into ``(x, lengths, y)`` batches and
 :func:`make_loader` makes a reproducibly shuffled ``DataLoader`` of them. Introduced in chapter 2,
 *The GRU cell*; the long-memory tasks and :class:`Stream` in
-chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
+chapter 3, *Long memory: vanishing and exploding gradients on real tasks*; the words of
+:func:`word_languages` in chapter 6, *Case study: which language is this word?*.
 """
 
 from grubook.data.collate import collate_sequences, make_loader
 from grubook.data.synthetic import PaddedSequences, SignOfSum, make_generator
 from grubook.data.tasks import AddingProblem, CopyTask, Stream
+from grubook.data.words import (
+    LANGUAGES,
+    CharVocabulary,
+    WordDataset,
+    WordLanguages,
+    word_languages,
+)
 from grubook.masks import length_mask
 
 __all__ = [
@@ -22,4 +30,9 @@ __all__ = [
     "length_mask",
     "make_generator",
     "make_loader",
+    "LANGUAGES",
+    "CharVocabulary",
+    "WordDataset",
+    "WordLanguages",
+    "word_languages",
 ]

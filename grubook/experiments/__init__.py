@@ -17,6 +17,8 @@ from grubook.experiments.gru_formulations import gru_formulations
 from grubook.experiments.adding import adding
 from grubook.experiments.copy_task import copy_task
 from grubook.experiments.exploding import exploding_gradients
+from grubook.experiments.language_id import language_id
+from grubook.experiments.word_lm import word_lm
 
 # isort: on
 from grubook.experiments.registry import EXPERIMENTS, Experiment, Result, over_seeds, run
@@ -30,6 +32,8 @@ __all__ = [
     "exploding_gradients",
     "gradient_decay",
     "gru_formulations",
+    "language_id",
     "over_seeds",
     "run",
+    "word_lm",
 ]

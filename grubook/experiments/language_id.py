@@ -1,0 +1,287 @@
+r"""Chapter 6's table: which language is this word? A character GRU against n-gram baselines.
+
+The words are :func:`grubook.data.word_languages`' (twelve languages, split 70/10/20 by word).
+Every model learns from the training words and is chosen on the validation words: Naive Bayes'
+smoothing, the logistic regression's regularisation, and the GRU's epoch; the test words are
+read once, at the end. The GRU row is an ensemble of K character-level
+:class:`grubook.GRUClassifier` s trained from K seeds, whose probabilities are averaged
+(:class:`grubook.Ensemble`); each member's own accuracy is a row too. Introduced in chapter 6,
+*Case study: which language is this word?*.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from importlib import resources
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from grubook.checkpoint import load_checkpoint, save_checkpoint
+from grubook.classifier import GRUClassifier
+from grubook.data import make_loader
+from grubook.data.words import LANGUAGES, WordLanguages, word_languages
+from grubook.ensemble import Ensemble
+from grubook.experiments.registry import Result, register
+from grubook.experiments.training import flush_denormal
+from grubook.ngram import ngram_classifier
+from grubook.seed import seeded
+from grubook.timing import num_threads
+from grubook.train import fit
+
+__all__ = ["language_id", "make_word_classifier", "predict_proba", "summarize"]
+
+NAME = "language-id"
+
+#: The file of the shipped ensemble, in the package: what ``language_id()`` trains by default.
+WEIGHTS = "language_id.pt"
+
+
+def make_word_classifier(
+    vocab_size: int, num_classes: int, *, embedding_dim: int, hidden_size: int, dropout: float
+) -> GRUClassifier:
+    """The chapter's classifier: embedding, a one-layer GRU, dropout and a linear layer.
+
+    Args:
+        vocab_size: V, the character ids (0 is padding).
+        num_classes: C, the languages.
+        embedding_dim: E, the embedding size.
+        hidden_size: H, features of the hidden state.
+        dropout: before the output layer, in training.
+
+    Introduced in chapter 6, *Case study: which language is this word?*.
+    """
+    return GRUClassifier(
+        embedding_dim,
+        hidden_size,
+        num_classes,
+        vocab_size=vocab_size,
+        dropout=dropout,
+    )
+
+
+@torch.no_grad()
+def predict_proba(model: torch.nn.Module, dataset, batch_size: int = 1024) -> np.ndarray:
+    """The model's probabilities (N, C) for each word of a :class:`grubook.data.WordDataset`.
+
+    Args:
+        model: a classifier called as ``model(x, lengths=lengths)``, returning logits.
+        dataset: the words, as ``(ids, label)`` items.
+        batch_size: words per forward pass. Default: 1024.
+
+    Introduced in chapter 6, *Case study: which language is this word?*.
+    """
+    was_training = model.training
+    model.eval()
+    out = [
+        F.softmax(model(x, lengths=lengths), dim=-1)
+        for x, lengths, _ in make_loader(dataset, batch_size)
+    ]
+    model.train(was_training)
+    return torch.cat(out).double().numpy()
+
+
+def summarize(probs: np.ndarray, labels, num_classes: int) -> dict:
+    """Accuracy, accuracy per class, its mean (macro accuracy) and the confusion matrix.
+
+    Args:
+        probs: (N, C) predicted probabilities (or any scores).
+        labels: (N,) the true classes.
+        num_classes: C.
+
+    Returns:
+        ``{"accuracy", "macro_accuracy", "per_class" (C,), "confusion" (C, C), "predicted"
+        (N,)}``; ``confusion[i, j]`` counts words of class i predicted as j.
+
+    Introduced in chapter 6, *Case study: which language is this word?*.
+    """
+    labels = np.asarray(labels)
+    predicted = np.asarray(probs).argmax(-1)
+    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(1), 1)
+    return {
+        "accuracy": float((predicted == labels).mean()),
+        "macro_accuracy": float(per_class.mean()),
+        "per_class": per_class,
+        "confusion": confusion,
+        "predicted": predicted,
+    }
+
+
+def _tune_baseline(kind: str, params, data: WordLanguages):
+    """Fit one pipeline per setting; return (best setting, its validation accuracy, pipeline)."""
+    best = None
+    for param in params:
+        model = ngram_classifier(kind, param).fit(*data.splits["train"])
+        val = float((model.predict(data.words("val")) == np.asarray(data.labels("val"))).mean())
+        if best is None or val > best[1]:
+            best = (param, val, model)
+    return best
+
+
+def _train_member(data, seed, *, epochs, lr, weight_decay, label_smoothing, batch_size, shape):
+    """One GRU classifier from ``seed``; the weights of its best validation epoch."""
+    with seeded(seed):
+        model = make_word_classifier(len(data.vocab), len(data.languages), **shape)
+    history = fit(
+        model,
+        make_loader(data.dataset("train"), batch_size, shuffle=True, seed=seed),
+        make_loader(data.dataset("val"), 1024),
+        epochs=epochs,
+        optimizer=functools.partial(torch.optim.AdamW, lr=lr, weight_decay=weight_decay),
+        loss_fn=functools.partial(F.cross_entropy, label_smoothing=label_smoothing),
+        clip=1.0,
+        early_stopping=epochs,  # never stops; keeps the best validation epoch's weights
+        scheduler=functools.partial(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=epochs),
+        progress=False,
+        seed=seed,
+    )
+    return model, history
+
+
+def _shipped_path():
+    return resources.files("grubook") / "weights" / WEIGHTS
+
+
+@register(
+    NAME,
+    "chapter 6: test accuracy on words of 12 languages, character GRUs against n-gram "
+    "Naive Bayes and logistic regression",
+    aggregate=("accuracy", "macro_accuracy", "val_accuracy"),
+    quick={"per_language": 300, "members": 1, "epochs": 1, "hidden_size": 16, "lr_Cs": (10.0,)},
+)
+def language_id(
+    *,
+    languages: tuple[str, ...] = tuple(LANGUAGES),
+    per_language: int = 5000,
+    members: int = 5,
+    embedding_dim: int = 32,
+    hidden_size: int = 256,
+    dropout: float = 0.5,
+    epochs: int = 12,
+    lr: float = 3e-3,
+    weight_decay: float = 0.01,
+    label_smoothing: float = 0.0,
+    batch_size: int = 64,
+    nb_alphas: tuple[float, ...] = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001),
+    lr_Cs: tuple[float, ...] = (3.0, 10.0, 30.0, 100.0),
+    pretrained: bool = False,
+    save: str | None = None,
+    seed: int = 0,
+    threads: int = 1,
+    progress: bool = False,
+) -> Result:
+    """Tune and test Naive Bayes, logistic regression and an ensemble of character GRUs.
+
+    Args:
+        languages: the language codes. Default: the twelve of :data:`grubook.data.LANGUAGES`.
+        per_language: words taken from each language's list. Default: 5000.
+        members: K, GRU classifiers in the ensemble (seeds ``seed`` to ``seed + K - 1``).
+            Default: 5.
+        embedding_dim: E of each GRU classifier. Default: 32.
+        hidden_size: H of each GRU classifier. Default: 256.
+        dropout: before each GRU classifier's output layer. Default: 0.5.
+        epochs: passes over the training words (cosine learning-rate schedule). Default: 12.
+        lr: AdamW's initial learning rate. Default: 3e-3.
+        weight_decay: AdamW's weight decay. Default: 0.01.
+        label_smoothing: of the cross-entropy. Default: 0.
+        batch_size: B, words per step. Default: 64.
+        nb_alphas: Naive Bayes' smoothing values tried on the validation words.
+        lr_Cs: the logistic regression's C values tried on the validation words.
+        pretrained: load the ensemble shipped in the package (trained by this function with
+            its defaults) instead of training; only with the default GRU settings.
+            Default: ``False``.
+        save: a file to save the trained ensemble's ``state_dict`` to. Default: ``None``.
+        seed: seeds the split and the first member. Default: 0.
+        threads: ``torch.set_num_threads`` during the run. Default: 1.
+        progress: unused (the runs are silent); kept for the command line. Default: ``False``.
+
+    Returns:
+        A :class:`~grubook.experiments.Result` with rows ``{"model", "accuracy",
+        "macro_accuracy", "val_accuracy", "setting", "seeds"}`` for ``"Naive Bayes"``,
+        ``"logistic regression"``, ``"GRU (one)"`` (the members' mean) and ``"GRU ensemble"``.
+        Extras: ``data`` (the :class:`grubook.data.WordLanguages`), ``models`` (by row name:
+        the two pipelines, the :class:`grubook.Ensemble`), ``summaries`` (by row name:
+        :func:`summarize` of the test words), ``member_accuracy`` (each member's test accuracy),
+        ``histories`` (each member's :class:`grubook.History`, empty when pretrained).
+
+    Introduced in chapter 6, *Case study: which language is this word?*.
+    """
+    start = time.perf_counter()
+    config = {k: v for k, v in locals().items() if k not in ("start", "progress")}
+    config.update(languages=list(languages), nb_alphas=list(nb_alphas), lr_Cs=list(lr_Cs))
+    data = word_languages(languages, per_language, seed)
+    C, test_labels = len(data.languages), data.labels("test")
+    rows, models, summaries = [], {}, {}
+    for name, kind, grid in (
+        ("Naive Bayes", "nb", nb_alphas),
+        ("logistic regression", "lr", lr_Cs),
+    ):
+        param, val, model = _tune_baseline(kind, grid, data)
+        models[name] = model
+        summaries[name] = summarize(model.predict_proba(data.words("test")), test_labels, C)
+        setting = f"{'alpha' if kind == 'nb' else 'C'}={param:g}"
+        rows.append({"model": name, "val_accuracy": val, "setting": setting, "seeds": 1})
+    shape = {"embedding_dim": embedding_dim, "hidden_size": hidden_size, "dropout": dropout}
+    train = {"epochs": epochs, "lr": lr, "weight_decay": weight_decay}
+    train.update(label_smoothing=label_smoothing, batch_size=batch_size, shape=shape)
+    histories = []
+    with num_threads(threads), flush_denormal():
+        if pretrained:
+            grus = [make_word_classifier(len(data.vocab), C, **shape) for _ in range(members)]
+            ensemble = load_checkpoint(Ensemble(grus), _shipped_path())
+        else:
+            trained = [_train_member(data, seed + k, **train) for k in range(members)]
+            ensemble = Ensemble(m for m, _ in trained)
+            histories = [h for _, h in trained]
+        if save is not None:
+            save_checkpoint(ensemble, save)
+        test, val = data.dataset("test"), data.dataset("val")
+        member_val = [
+            summarize(predict_proba(m, val), data.labels("val"), C) for m in ensemble.members
+        ]
+        member_test = [summarize(predict_proba(m, test), test_labels, C) for m in ensemble.members]
+        summaries["GRU ensemble"] = summarize(predict_proba(ensemble, test), test_labels, C)
+        ensemble_val = summarize(predict_proba(ensemble, val), data.labels("val"), C)["accuracy"]
+    gru_setting = f"H={hidden_size}, {epochs} epochs"
+    rows.append(
+        {
+            "model": "GRU (one)",
+            "accuracy": float(np.mean([s["accuracy"] for s in member_test])),
+            "macro_accuracy": float(np.mean([s["macro_accuracy"] for s in member_test])),
+            "val_accuracy": float(np.mean([s["accuracy"] for s in member_val])),
+            "setting": gru_setting,
+            "seeds": members,
+        }
+    )
+    rows.append(
+        {
+            "model": "GRU ensemble",
+            "val_accuracy": ensemble_val,
+            "setting": f"{members} x {gru_setting}",
+            "seeds": members,
+        }
+    )
+    for row in rows:
+        if row["model"] in summaries:
+            s = summaries[row["model"]]
+            row.update(accuracy=s["accuracy"], macro_accuracy=s["macro_accuracy"])
+    rows = [
+        {
+            k: r[k]
+            for k in ("model", "accuracy", "macro_accuracy", "val_accuracy", "setting", "seeds")
+        }
+        for r in rows
+    ]
+    models["GRU ensemble"] = ensemble
+    extras = {
+        "data": data,
+        "models": models,
+        "summaries": summaries,
+        "member_accuracy": [s["accuracy"] for s in member_test],
+        "histories": histories,
+    }
+    return Result(NAME, rows, config, time.perf_counter() - start, extras)
