@@ -12,6 +12,8 @@ read once, at the end. The GRU row is an ensemble of K character-level
 from __future__ import annotations
 
 import functools
+import inspect
+import multiprocessing
 import time
 from importlib import resources
 
@@ -31,7 +33,15 @@ from grubook.seed import seeded
 from grubook.timing import num_threads
 from grubook.train import fit
 
-__all__ = ["language_id", "make_word_classifier", "predict_proba", "summarize"]
+__all__ = [
+    "check_pretrained",
+    "language_id",
+    "make_word_classifier",
+    "predict_proba",
+    "prefix_beliefs",
+    "summarize",
+    "word_gates",
+]
 
 NAME = "language-id"
 
@@ -124,22 +134,66 @@ def _tune_baseline(kind: str, params, data: WordLanguages):
 
 def _train_member(data, seed, *, epochs, lr, weight_decay, label_smoothing, batch_size, shape):
     """One GRU classifier from ``seed``; the weights of its best validation epoch."""
-    with seeded(seed):
+    with seeded(seed), flush_denormal():
         model = make_word_classifier(len(data.vocab), len(data.languages), **shape)
-    history = fit(
-        model,
-        make_loader(data.dataset("train"), batch_size, shuffle=True, seed=seed),
-        make_loader(data.dataset("val"), 1024),
-        epochs=epochs,
-        optimizer=functools.partial(torch.optim.AdamW, lr=lr, weight_decay=weight_decay),
-        loss_fn=functools.partial(F.cross_entropy, label_smoothing=label_smoothing),
-        clip=1.0,
-        early_stopping=epochs,  # never stops; keeps the best validation epoch's weights
-        scheduler=functools.partial(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=epochs),
-        progress=False,
-        seed=seed,
-    )
+        history = fit(
+            model,
+            make_loader(
+                data.dataset("train", boundaries=True), batch_size, shuffle=True, seed=seed
+            ),
+            make_loader(data.dataset("val", boundaries=True), 1024),
+            epochs=epochs,
+            optimizer=functools.partial(torch.optim.AdamW, lr=lr, weight_decay=weight_decay),
+            loss_fn=functools.partial(F.cross_entropy, label_smoothing=label_smoothing),
+            clip=1.0,
+            early_stopping=epochs,  # never stops early; keeps the best validation epoch's weights
+            scheduler=functools.partial(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=epochs),
+            progress=False,
+        )
     return model, history
+
+
+def _member_in_worker(data_config: dict, seed: int, train: dict):
+    """:func:`_train_member` in a worker process, one thread: the state_dict and the history."""
+    torch.set_num_threads(1)
+    data = word_languages(**data_config)
+    model, history = _train_member(data, seed, **train)
+    return model.state_dict(), history
+
+
+def _train_members(data, seeds, train, workers):
+    """The trained members, in the order of ``seeds``; in ``workers`` processes if > 1."""
+    if workers <= 1:
+        return [_train_member(data, s, **train) for s in seeds]
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(min(workers, len(seeds))) as pool:
+        jobs = [(data.config, s, train) for s in seeds]
+        states = pool.starmap(_member_in_worker, jobs)
+    trained = []
+    for state, history in states:
+        model = make_word_classifier(len(data.vocab), len(data.languages), **train["shape"])
+        model.load_state_dict(state)
+        trained.append((model, history))
+    return trained
+
+
+def check_pretrained(func, settings: dict) -> None:
+    """Raise ValueError if a setting that shapes the shipped weights differs from its default.
+
+    Args:
+        func: the experiment function whose defaults trained the shipped weights.
+        settings: the settings of this call that the weights depend on, by name.
+
+    Introduced in chapter 6, *Case study: which language is this word?*.
+    """
+    defaults = inspect.signature(func).parameters
+    for name, value in settings.items():
+        default = defaults[name].default
+        if value != default:
+            raise ValueError(
+                f"{func.__name__}: pretrained=True needs {name}={default!r}, got {value!r} "
+                "(the shipped weights were trained with the defaults)"
+            )
 
 
 def _shipped_path():
@@ -161,7 +215,7 @@ def language_id(
     embedding_dim: int = 32,
     hidden_size: int = 256,
     dropout: float = 0.5,
-    epochs: int = 12,
+    epochs: int = 10,
     lr: float = 3e-3,
     weight_decay: float = 0.01,
     label_smoothing: float = 0.0,
@@ -172,6 +226,7 @@ def language_id(
     save: str | None = None,
     seed: int = 0,
     threads: int = 1,
+    workers: int = 1,
     progress: bool = False,
 ) -> Result:
     """Tune and test Naive Bayes, logistic regression and an ensemble of character GRUs.
@@ -184,7 +239,7 @@ def language_id(
         embedding_dim: E of each GRU classifier. Default: 32.
         hidden_size: H of each GRU classifier. Default: 256.
         dropout: before each GRU classifier's output layer. Default: 0.5.
-        epochs: passes over the training words (cosine learning-rate schedule). Default: 12.
+        epochs: passes over the training words (cosine learning-rate schedule). Default: 10.
         lr: AdamW's initial learning rate. Default: 3e-3.
         weight_decay: AdamW's weight decay. Default: 0.01.
         label_smoothing: of the cross-entropy. Default: 0.
@@ -197,6 +252,8 @@ def language_id(
         save: a file to save the trained ensemble's ``state_dict`` to. Default: ``None``.
         seed: seeds the split and the first member. Default: 0.
         threads: ``torch.set_num_threads`` during the run. Default: 1.
+        workers: train the members in this many processes (one thread each); the results
+            are the same as in one process. Default: 1.
         progress: unused (the runs are silent); kept for the command line. Default: ``False``.
 
     Returns:
@@ -205,13 +262,14 @@ def language_id(
         ``"logistic regression"``, ``"GRU (one)"`` (the members' mean) and ``"GRU ensemble"``.
         Extras: ``data`` (the :class:`grubook.data.WordLanguages`), ``models`` (by row name:
         the two pipelines, the :class:`grubook.Ensemble`), ``summaries`` (by row name:
-        :func:`summarize` of the test words), ``member_accuracy`` (each member's test accuracy),
+        :func:`summarize` of the test words), ``member_accuracy`` (each member's test
+        accuracy), ``member_summaries`` (their summaries),
         ``histories`` (each member's :class:`grubook.History`, empty when pretrained).
 
     Introduced in chapter 6, *Case study: which language is this word?*.
     """
     start = time.perf_counter()
-    config = {k: v for k, v in locals().items() if k not in ("start", "progress")}
+    config = {k: v for k, v in locals().items() if k not in ("start", "progress", "workers")}
     config.update(languages=list(languages), nb_alphas=list(nb_alphas), lr_Cs=list(lr_Cs))
     data = word_languages(languages, per_language, seed)
     C, test_labels = len(data.languages), data.labels("test")
@@ -229,23 +287,30 @@ def language_id(
     train = {"epochs": epochs, "lr": lr, "weight_decay": weight_decay}
     train.update(label_smoothing=label_smoothing, batch_size=batch_size, shape=shape)
     histories = []
-    with num_threads(threads), flush_denormal():
+    if pretrained:
+        check_pretrained(language_id, {"per_language": per_language, "members": members, **shape})
+        check_pretrained(language_id, {"languages": tuple(languages), "seed": seed})
+    with num_threads(threads):
         if pretrained:
             grus = [make_word_classifier(len(data.vocab), C, **shape) for _ in range(members)]
             ensemble = load_checkpoint(Ensemble(grus), _shipped_path())
         else:
-            trained = [_train_member(data, seed + k, **train) for k in range(members)]
+            seeds = [seed + k for k in range(members)]
+            trained = _train_members(data, seeds, train, workers)
             ensemble = Ensemble(m for m, _ in trained)
             histories = [h for _, h in trained]
         if save is not None:
             save_checkpoint(ensemble, save)
-        test, val = data.dataset("test"), data.dataset("val")
-        member_val = [
-            summarize(predict_proba(m, val), data.labels("val"), C) for m in ensemble.members
-        ]
-        member_test = [summarize(predict_proba(m, test), test_labels, C) for m in ensemble.members]
-        summaries["GRU ensemble"] = summarize(predict_proba(ensemble, test), test_labels, C)
-        ensemble_val = summarize(predict_proba(ensemble, val), data.labels("val"), C)["accuracy"]
+        test, val = data.dataset("test", boundaries=True), data.dataset("val", boundaries=True)
+        probs = {
+            split: [predict_proba(m, dataset) for m in ensemble.members]
+            for split, dataset in (("val", val), ("test", test))
+        }
+    member_val = [summarize(p, data.labels("val"), C) for p in probs["val"]]
+    member_test = [summarize(p, test_labels, C) for p in probs["test"]]
+    # the ensemble's probabilities: the members' mean, as Ensemble computes it (once here)
+    summaries["GRU ensemble"] = summarize(np.mean(probs["test"], 0), test_labels, C)
+    ensemble_val = summarize(np.mean(probs["val"], 0), data.labels("val"), C)["accuracy"]
     gru_setting = f"H={hidden_size}, {epochs} epochs"
     rows.append(
         {
@@ -282,6 +347,56 @@ def language_id(
         "models": models,
         "summaries": summaries,
         "member_accuracy": [s["accuracy"] for s in member_test],
+        "member_summaries": member_test,
         "histories": histories,
     }
     return Result(NAME, rows, config, time.perf_counter() - start, extras)
+
+
+@torch.no_grad()
+def prefix_beliefs(model, vocab, word: str) -> tuple[list[str], np.ndarray]:
+    """The classifier's probabilities after each prefix of ``word``, then after its end marker.
+
+    Args:
+        model: a classifier of words between boundary markers, called as
+            ``model(x, lengths=lengths)``.
+        vocab: the :class:`grubook.data.CharVocabulary`.
+        word: the word.
+
+    Returns:
+        The T = len(word) + 1 prefixes (the last is ``word + ">"``, the whole word) and their
+        probabilities (T, C).
+
+    Introduced in chapter 6, *Case study: which language is this word?*.
+    """
+    ids = torch.tensor(vocab.encode(word, boundaries=True))  # (n + 2,)
+    T = len(word) + 1
+    x = ids.unsqueeze(1).expand(-1, T).contiguous()  # (n + 2, T): one column per prefix
+    lengths = torch.arange(2, T + 2)  # the start marker and 1 ... n characters, then the end
+    was_training = model.training
+    model.eval()
+    probs = F.softmax(model(x, lengths=lengths), dim=-1).double().numpy()
+    model.train(was_training)
+    return [word[:k] for k in range(1, T)] + [word + ">"], probs
+
+
+@torch.no_grad()
+def word_gates(classifier: GRUClassifier, vocab, words: list[str]) -> dict[str, np.ndarray]:
+    """The update gate's mean over the units at each step, for each word (boundaries included).
+
+    Args:
+        classifier: a :class:`grubook.GRUClassifier` with an embedding.
+        vocab: the :class:`grubook.data.CharVocabulary`.
+        words: the words.
+
+    Returns:
+        ``{word: (len(word) + 2,) mean z_t}``.
+
+    Introduced in chapter 6, *Case study: which language is this word?*.
+    """
+    out = {}
+    for word in words:
+        x = torch.tensor(vocab.encode(word, boundaries=True)).unsqueeze(1)  # (T, 1)
+        z = classifier.rnn.gates(classifier.embedding(x)).z  # (L, D, T, 1, H)
+        out[word] = z[-1, 0, :, 0].mean(-1).double().numpy()
+    return out

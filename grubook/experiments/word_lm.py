@@ -13,11 +13,14 @@ from __future__ import annotations
 import copy
 import math
 import time
+from importlib import resources
 
 import torch
 from torch.nn import functional as F
 
+from grubook.checkpoint import load_checkpoint, save_checkpoint
 from grubook.data.words import CharVocabulary, word_languages
+from grubook.experiments.language_id import check_pretrained
 from grubook.experiments.registry import Result, register
 from grubook.experiments.training import flush_denormal
 from grubook.language_model import GRULanguageModel
@@ -28,6 +31,9 @@ from grubook.timing import num_threads
 __all__ = ["lm_batch", "lm_perplexity", "word_lm"]
 
 NAME = "word-lm"
+
+#: The file of the shipped GRU model, in the package: what ``word_lm()`` trains by default.
+WEIGHTS = "word_lm.pt"
 
 
 def lm_batch(words: list[str], vocab: CharVocabulary) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,9 +118,11 @@ def word_lm(
     lr: float = 3e-3,
     batch_size: int = 32,
     orders: tuple[int, ...] = (1, 2, 3, 4, 5, 6),
-    ks: tuple[float, ...] = (0.3, 1.0, 3.0),
+    ks: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0),
     n_samples: int = 12,
     temperature: float = 0.8,
+    pretrained: bool = False,
+    save: str | None = None,
     seed: int = 0,
     threads: int = 1,
 ) -> Result:
@@ -133,9 +141,12 @@ def word_lm(
         lr: Adam's learning rate. Default: 3e-3.
         batch_size: B, words per batch. Default: 32.
         orders: the n-gram orders tried on the validation words. Default: 1 to 6.
-        ks: the smoothing strengths tried. Default: ``(0.3, 1.0, 3.0)``.
+        ks: the smoothing strengths tried. Default: ``(0.3, 1.0, 3.0, 10.0)``.
         n_samples: words sampled from the GRU model. Default: 12.
         temperature: the sampling temperature. Default: 0.8.
+        pretrained: load the GRU model shipped in the package (trained by this function with
+            its defaults) instead of training it; ``curve`` is then empty. Default: ``False``.
+        save: a file to save the trained GRU model's ``state_dict`` to. Default: ``None``.
         seed: seeds the split, the weights, the batches and the samples. Default: 0.
         threads: ``torch.set_num_threads`` during the run. Default: 1.
 
@@ -155,6 +166,10 @@ def word_lm(
     if language not in data.languages:
         raise ValueError(f"word_lm: unknown language {language!r}")
     label = data.languages.index(language)
+    if pretrained:
+        shape = {"embedding_dim": embedding_dim, "hidden_size": hidden_size, "dropout": dropout}
+        check_pretrained(word_lm, {"language": language, "per_language": per_language, **shape})
+        check_pretrained(word_lm, {"seed": seed})
     words = {
         s: [w for w, y in zip(*data.splits[s], strict=True) if y == label]
         for s in ("train", "val", "test")
@@ -163,11 +178,17 @@ def word_lm(
     val_ppl, order, k, ngram = _tune_ngram(words["train"], words["val"], orders, ks)
     with seeded(seed), num_threads(threads), flush_denormal():
         model = GRULanguageModel(len(vocab), embedding_dim, hidden_size, dropout=dropout)
-        g = torch.Generator().manual_seed(seed)
-        curve = _train_lm(
-            model, words["train"], words["val"], vocab,
-            epochs=epochs, lr=lr, batch_size=batch_size, generator=g,
-        )  # fmt: skip
+        if pretrained:
+            load_checkpoint(model, resources.files("grubook") / "weights" / WEIGHTS)
+            curve = []
+        else:
+            g = torch.Generator().manual_seed(seed)
+            curve = _train_lm(
+                model, words["train"], words["val"], vocab,
+                epochs=epochs, lr=lr, batch_size=batch_size, generator=g,
+            )  # fmt: skip
+        if save is not None:
+            save_checkpoint(model, save)
         ids = model.sample(
             n_samples, start=vocab.BOUNDARY, end=vocab.BOUNDARY, temperature=temperature,
             generator=torch.Generator().manual_seed(seed),
@@ -176,8 +197,8 @@ def word_lm(
         {
             "model": "GRU",
             "perplexity": lm_perplexity(model, words["test"], vocab),
-            "val_perplexity": min(curve),
-            "setting": f"H={hidden_size}, epoch {curve.index(min(curve)) + 1}",
+            "val_perplexity": lm_perplexity(model, words["val"], vocab),
+            "setting": f"H={hidden_size}, {epochs} epochs",
         },
         {
             "model": "n-gram",
