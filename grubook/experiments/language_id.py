@@ -122,14 +122,26 @@ def summarize(probs: np.ndarray, labels, num_classes: int) -> dict:
 
 
 def _tune_baseline(kind: str, params, data: WordLanguages):
-    """Fit one pipeline per setting; return (best setting, its validation accuracy, pipeline)."""
+    """Fit one classifier per setting; return (best setting, its validation accuracy, pipeline).
+
+    The n-gram counts are computed once: only the last step of the pipeline changes.
+    """
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+
+    template = ngram_classifier(kind, params[0])
+    features = template[:-1].fit(data.words("train"))  # the counts (and tf-idf), fitted once
+    x_train, x_val = features.transform(data.words("train")), features.transform(data.words("val"))
+    name = "alpha" if kind == "nb" else "C"
     best = None
     for param in params:
-        model = ngram_classifier(kind, param).fit(*data.splits["train"])
-        val = float((model.predict(data.words("val")) == np.asarray(data.labels("val"))).mean())
+        classifier = clone(template[-1]).set_params(**{name: param})
+        classifier.fit(x_train, data.labels("train"))
+        val = float((classifier.predict(x_val) == np.asarray(data.labels("val"))).mean())
         if best is None or val > best[1]:
-            best = (param, val, model)
-    return best
+            best = (param, val, classifier)
+    pipeline = Pipeline([*features.steps, (template.steps[-1][0], best[2])])
+    return best[0], best[1], pipeline
 
 
 def _train_member(data, seed, *, epochs, lr, weight_decay, label_smoothing, batch_size, shape):
