@@ -11,6 +11,7 @@ read once, at the end. The GRU row is an ensemble of K character-level
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import multiprocessing
@@ -28,6 +29,7 @@ from grubook.data.words import LANGUAGES, WordLanguages, word_languages
 from grubook.ensemble import Ensemble
 from grubook.experiments.registry import Result, register
 from grubook.experiments.training import flush_denormal
+from grubook.experiments.word_analysis import predict_proba, summarize
 from grubook.ngram import ngram_classifier
 from grubook.seed import seeded
 from grubook.timing import num_threads
@@ -37,10 +39,6 @@ __all__ = [
     "check_pretrained",
     "language_id",
     "make_word_classifier",
-    "predict_proba",
-    "prefix_beliefs",
-    "summarize",
-    "word_gates",
 ]
 
 NAME = "language-id"
@@ -70,55 +68,6 @@ def make_word_classifier(
         vocab_size=vocab_size,
         dropout=dropout,
     )
-
-
-@torch.no_grad()
-def predict_proba(model: torch.nn.Module, dataset, batch_size: int = 1024) -> np.ndarray:
-    """The model's probabilities (N, C) for each word of a :class:`grubook.data.WordDataset`.
-
-    Args:
-        model: a classifier called as ``model(x, lengths=lengths)``, returning logits.
-        dataset: the words, as ``(ids, label)`` items.
-        batch_size: words per forward pass. Default: 1024.
-
-    Introduced in chapter 6, *Case study: which language is this word?*.
-    """
-    was_training = model.training
-    model.eval()
-    out = [
-        F.softmax(model(x, lengths=lengths), dim=-1)
-        for x, lengths, _ in make_loader(dataset, batch_size)
-    ]
-    model.train(was_training)
-    return torch.cat(out).double().numpy()
-
-
-def summarize(probs: np.ndarray, labels, num_classes: int) -> dict:
-    """Accuracy, accuracy per class, its mean (macro accuracy) and the confusion matrix.
-
-    Args:
-        probs: (N, C) predicted probabilities (or any scores).
-        labels: (N,) the true classes.
-        num_classes: C.
-
-    Returns:
-        ``{"accuracy", "macro_accuracy", "per_class" (C,), "confusion" (C, C), "predicted"
-        (N,)}``; ``confusion[i, j]`` counts words of class i predicted as j.
-
-    Introduced in chapter 6, *Case study: which language is this word?*.
-    """
-    labels = np.asarray(labels)
-    predicted = np.asarray(probs).argmax(-1)
-    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    per_class = confusion.diagonal() / np.maximum(confusion.sum(1), 1)
-    return {
-        "accuracy": float((predicted == labels).mean()),
-        "macro_accuracy": float(per_class.mean()),
-        "per_class": per_class,
-        "confusion": confusion,
-        "predicted": predicted,
-    }
 
 
 def _tune_baseline(kind: str, params, data: WordLanguages):
@@ -173,20 +122,30 @@ def _member_in_worker(data_config: dict, seed: int, train: dict):
     return model.state_dict(), history
 
 
-def _train_members(data, seeds, train, workers):
-    """The trained members, in the order of ``seeds``; in ``workers`` processes if > 1."""
-    if workers <= 1:
-        return [_train_member(data, s, **train) for s in seeds]
+@contextlib.contextmanager
+def _members(data, seeds, train, workers):
+    """Train the members, in ``workers`` processes if > 1 (started at once, in the background).
+
+    Yields a function that returns the trained ``(model, history)`` pairs, in the order of
+    ``seeds``, waiting for the workers if need be; in one process it trains them when called.
+    """
+    if workers <= 1 or not seeds:
+        yield lambda: [_train_member(data, s, **train) for s in seeds]
+        return
     context = multiprocessing.get_context("spawn")
     with context.Pool(min(workers, len(seeds))) as pool:
-        jobs = [(data.config, s, train) for s in seeds]
-        states = pool.starmap(_member_in_worker, jobs)
-    trained = []
-    for state, history in states:
-        model = make_word_classifier(len(data.vocab), len(data.languages), **train["shape"])
-        model.load_state_dict(state)
-        trained.append((model, history))
-    return trained
+        pending = pool.starmap_async(_member_in_worker, [(data.config, s, train) for s in seeds])
+
+        def collect():
+            trained = []
+            for state, history in pending.get():
+                shape = train["shape"]
+                model = make_word_classifier(len(data.vocab), len(data.languages), **shape)
+                model.load_state_dict(state)
+                trained.append((model, history))
+            return trained
+
+        yield collect
 
 
 def check_pretrained(func, settings: dict) -> None:
@@ -223,11 +182,11 @@ def language_id(
     *,
     languages: tuple[str, ...] = tuple(LANGUAGES),
     per_language: int = 5000,
-    members: int = 5,
+    members: int = 3,
     embedding_dim: int = 32,
     hidden_size: int = 256,
     dropout: float = 0.5,
-    epochs: int = 10,
+    epochs: int = 8,
     lr: float = 3e-3,
     weight_decay: float = 0.01,
     label_smoothing: float = 0.0,
@@ -247,11 +206,11 @@ def language_id(
         languages: the language codes. Default: the twelve of :data:`grubook.data.LANGUAGES`.
         per_language: words taken from each language's list. Default: 5000.
         members: K, GRU classifiers in the ensemble (seeds ``seed`` to ``seed + K - 1``).
-            Default: 5.
+            Default: 3.
         embedding_dim: E of each GRU classifier. Default: 32.
         hidden_size: H of each GRU classifier. Default: 256.
         dropout: before each GRU classifier's output layer. Default: 0.5.
-        epochs: passes over the training words (cosine learning-rate schedule). Default: 10.
+        epochs: passes over the training words (cosine learning-rate schedule). Default: 8.
         lr: AdamW's initial learning rate. Default: 3e-3.
         weight_decay: AdamW's weight decay. Default: 0.01.
         label_smoothing: of the cross-entropy. Default: 0.
@@ -286,15 +245,6 @@ def language_id(
     data = word_languages(languages, per_language, seed)
     C, test_labels = len(data.languages), data.labels("test")
     rows, models, summaries = [], {}, {}
-    for name, kind, grid in (
-        ("Naive Bayes", "nb", nb_alphas),
-        ("logistic regression", "lr", lr_Cs),
-    ):
-        param, val, model = _tune_baseline(kind, grid, data)
-        models[name] = model
-        summaries[name] = summarize(model.predict_proba(data.words("test")), test_labels, C)
-        setting = f"{'alpha' if kind == 'nb' else 'C'}={param:g}"
-        rows.append({"model": name, "val_accuracy": val, "setting": setting, "seeds": 1})
     shape = {"embedding_dim": embedding_dim, "hidden_size": hidden_size, "dropout": dropout}
     train = {"epochs": epochs, "lr": lr, "weight_decay": weight_decay}
     train.update(label_smoothing=label_smoothing, batch_size=batch_size, shape=shape)
@@ -302,15 +252,26 @@ def language_id(
     if pretrained:
         check_pretrained(language_id, {"per_language": per_language, "members": members, **shape})
         check_pretrained(language_id, {"languages": tuple(languages), "seed": seed})
+    seeds = [] if pretrained else [seed + k for k in range(members)]
+    with _members(data, seeds, train, workers) as trained_members:  # workers start now
+        for name, kind, grid in (
+            ("Naive Bayes", "nb", nb_alphas),
+            ("logistic regression", "lr", lr_Cs),
+        ):
+            param, val, model = _tune_baseline(kind, grid, data)
+            models[name] = model
+            summaries[name] = summarize(model.predict_proba(data.words("test")), test_labels, C)
+            setting = f"{'alpha' if kind == 'nb' else 'C'}={param:g}"
+            rows.append({"model": name, "val_accuracy": val, "setting": setting, "seeds": 1})
+        with num_threads(threads):
+            if pretrained:
+                grus = [make_word_classifier(len(data.vocab), C, **shape) for _ in range(members)]
+                ensemble = load_checkpoint(Ensemble(grus), _shipped_path())
+            else:
+                trained = trained_members()
+                ensemble = Ensemble(m for m, _ in trained)
+                histories = [h for _, h in trained]
     with num_threads(threads):
-        if pretrained:
-            grus = [make_word_classifier(len(data.vocab), C, **shape) for _ in range(members)]
-            ensemble = load_checkpoint(Ensemble(grus), _shipped_path())
-        else:
-            seeds = [seed + k for k in range(members)]
-            trained = _train_members(data, seeds, train, workers)
-            ensemble = Ensemble(m for m, _ in trained)
-            histories = [h for _, h in trained]
         if save is not None:
             save_checkpoint(ensemble, save)
         test, val = data.dataset("test", boundaries=True), data.dataset("val", boundaries=True)
@@ -363,52 +324,3 @@ def language_id(
         "histories": histories,
     }
     return Result(NAME, rows, config, time.perf_counter() - start, extras)
-
-
-@torch.no_grad()
-def prefix_beliefs(model, vocab, word: str) -> tuple[list[str], np.ndarray]:
-    """The classifier's probabilities after each prefix of ``word``, then after its end marker.
-
-    Args:
-        model: a classifier of words between boundary markers, called as
-            ``model(x, lengths=lengths)``.
-        vocab: the :class:`grubook.data.CharVocabulary`.
-        word: the word.
-
-    Returns:
-        The T = len(word) + 1 prefixes (the last is ``word + ">"``, the whole word) and their
-        probabilities (T, C).
-
-    Introduced in chapter 6, *Case study: which language is this word?*.
-    """
-    ids = torch.tensor(vocab.encode(word, boundaries=True))  # (n + 2,)
-    T = len(word) + 1
-    x = ids.unsqueeze(1).expand(-1, T).contiguous()  # (n + 2, T): one column per prefix
-    lengths = torch.arange(2, T + 2)  # the start marker and 1 ... n characters, then the end
-    was_training = model.training
-    model.eval()
-    probs = F.softmax(model(x, lengths=lengths), dim=-1).double().numpy()
-    model.train(was_training)
-    return [word[:k] for k in range(1, T)] + [word + ">"], probs
-
-
-@torch.no_grad()
-def word_gates(classifier: GRUClassifier, vocab, words: list[str]) -> dict[str, np.ndarray]:
-    """The update gate's mean over the units at each step, for each word (boundaries included).
-
-    Args:
-        classifier: a :class:`grubook.GRUClassifier` with an embedding.
-        vocab: the :class:`grubook.data.CharVocabulary`.
-        words: the words.
-
-    Returns:
-        ``{word: (len(word) + 2,) mean z_t}``.
-
-    Introduced in chapter 6, *Case study: which language is this word?*.
-    """
-    out = {}
-    for word in words:
-        x = torch.tensor(vocab.encode(word, boundaries=True)).unsqueeze(1)  # (T, 1)
-        z = classifier.rnn.gates(classifier.embedding(x)).z  # (L, D, T, 1, H)
-        out[word] = z[-1, 0, :, 0].mean(-1).double().numpy()
-    return out
