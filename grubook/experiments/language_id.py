@@ -184,13 +184,13 @@ def language_id(
     per_language: int = 5000,
     members: int = 3,
     embedding_dim: int = 32,
-    hidden_size: int = 256,
+    hidden_size: int = 128,
     dropout: float = 0.5,
     epochs: int = 8,
-    lr: float = 3e-3,
+    lr: float = 5e-3,
     weight_decay: float = 0.01,
     label_smoothing: float = 0.0,
-    batch_size: int = 64,
+    batch_size: int = 128,
     nb_alphas: tuple[float, ...] = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001),
     lr_Cs: tuple[float, ...] = (3.0, 10.0, 30.0, 100.0),
     pretrained: bool = False,
@@ -208,13 +208,13 @@ def language_id(
         members: K, GRU classifiers in the ensemble (seeds ``seed`` to ``seed + K - 1``).
             Default: 3.
         embedding_dim: E of each GRU classifier. Default: 32.
-        hidden_size: H of each GRU classifier. Default: 256.
+        hidden_size: H of each GRU classifier. Default: 128.
         dropout: before each GRU classifier's output layer. Default: 0.5.
         epochs: passes over the training words (cosine learning-rate schedule). Default: 8.
-        lr: AdamW's initial learning rate. Default: 3e-3.
+        lr: AdamW's initial learning rate. Default: 5e-3.
         weight_decay: AdamW's weight decay. Default: 0.01.
         label_smoothing: of the cross-entropy. Default: 0.
-        batch_size: B, words per step. Default: 64.
+        batch_size: B, words per step. Default: 128.
         nb_alphas: Naive Bayes' smoothing values tried on the validation words.
         lr_Cs: the logistic regression's C values tried on the validation words.
         pretrained: load the ensemble shipped in the package (trained by this function with

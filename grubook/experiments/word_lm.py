@@ -68,11 +68,17 @@ def lm_perplexity(model: GRULanguageModel, words: list[str], vocab: CharVocabula
 
 
 def _tune_ngram(train, val, orders, ks):
-    """The (perplexity, order, k, model) with the lowest validation perplexity."""
+    """The (perplexity, order, k, model) with the lowest validation perplexity.
+
+    The counts are made once, at the highest order: a model of a lower order uses those of its
+    shorter contexts, which are the same, and k only enters the probabilities.
+    """
+    counted = CharNgramLM(max(orders)).fit(train)
     best = None
     for order in orders:
         for k in ks:
-            lm = CharNgramLM(order, k).fit(train)
+            lm = copy.copy(counted)  # the same counts
+            lm.order, lm.k = order, float(k)
             ppl = lm.perplexity(val)
             if best is None or ppl < best[0]:
                 best = (ppl, order, k, lm)
