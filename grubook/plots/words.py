@@ -78,6 +78,7 @@ def plot_prefix_beliefs(
         ax.plot(range(T), p[:, c], marker="o", label=classes[c])
     ax.set_xticks(range(T), prefixes, rotation=45, ha="right")
     ax.set_ylim(0, 1)
+    ax.set_xlabel("the word read so far")
     ax.set_ylabel("probability")
     ax.legend(loc="upper left", fontsize="small", ncols=2)
     return ax
@@ -94,6 +95,7 @@ def plot_word_gates(gates: Mapping[str, Any], ax: Axes | None = None) -> Axes:
     Introduced in chapter 6, *Case study: which language is this word?*.
     """
     ax = axes_or_new(ax, (6.4, 3.0))
+    ax.margins(y=0.15)  # room for the letters above the points
     for word, values in gates.items():
         z = _array(values, f"gates[{word!r}]", 1, "plot_word_gates")
         line = ax.plot(range(1, z.size + 1), z, marker="o", label=word)[0]
