@@ -110,7 +110,7 @@ class CharNgramLM:
         """P(char | the last n - 1 characters of context), context holding start markers.
 
         Args:
-            char: one character, or :attr:`END`.
+            char: one character, or ``END``.
             context: the characters before it.
         """
         p = 1.0 / (len(self.symbols) + 1)  # uniform, one share kept for unseen characters

@@ -226,14 +226,14 @@ def word_languages(
     """Frequent words of several languages, labelled, deduplicated and split by word.
 
     For each language: wordfreq's ``per_language`` most frequent words, lower-cased, kept if
-    every letter is in the language's alphabet (:data:`LANGUAGES`). A word kept by two or more
-    languages is dropped from all of them. Each language's words are then shuffled (``seed``)
-    and split by ``fractions`` into train, validation and test, so each split has the languages
-    in the same proportions and no word is in two splits. The vocabulary holds the characters
-    of the training words; other characters become the unknown id.
+    every letter is in the language's alphabet (``grubook.data.LANGUAGES``). A word kept by two
+    or more languages is dropped from all of them. Each language's words are then shuffled
+    (``seed``) and split by ``fractions`` into train, validation and test, so each split has the
+    languages in the same proportions and no word is in two splits. The vocabulary holds the
+    characters of the training words; other characters become the unknown id.
 
     Args:
-        languages: language codes, keys of :data:`LANGUAGES`. Default: all twelve.
+        languages: language codes, keys of ``grubook.data.LANGUAGES``. Default: all twelve.
         per_language: how many of each language's most frequent words to take. Default: 5000.
         seed: seeds the shuffle before the split. Default: 0.
         fractions: the train, validation and test shares. Default: ``(0.7, 0.1, 0.2)``.

@@ -203,7 +203,7 @@ def language_id(
     """Tune and test Naive Bayes, logistic regression and an ensemble of character GRUs.
 
     Args:
-        languages: the language codes. Default: the twelve of :data:`grubook.data.LANGUAGES`.
+        languages: the language codes. Default: the twelve of ``grubook.data.LANGUAGES``.
         per_language: words taken from each language's list. Default: 5000.
         members: K, GRU classifiers in the ensemble (seeds ``seed`` to ``seed + K - 1``).
             Default: 3.
@@ -233,9 +233,9 @@ def language_id(
         ``"logistic regression"``, ``"GRU (one)"`` (the members' mean) and ``"GRU ensemble"``.
         Extras: ``data`` (the :class:`grubook.data.WordLanguages`), ``models`` (by row name:
         the two pipelines, the :class:`grubook.Ensemble`), ``summaries`` (by row name:
-        :func:`summarize` of the test words), ``member_accuracy`` (each member's test
-        accuracy), ``member_summaries`` (their summaries),
-        ``histories`` (each member's :class:`grubook.History`, empty when pretrained).
+        :func:`~grubook.experiments.word_analysis.summarize` of the test words),
+        ``member_accuracy`` (each member's test accuracy), ``member_summaries`` (their
+        summaries), ``histories`` (each member's :class:`grubook.History`, empty when pretrained).
 
     Introduced in chapter 6, *Case study: which language is this word?*.
     """
