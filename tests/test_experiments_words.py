@@ -67,7 +67,7 @@ def test_word_lm_quick_run_is_deterministic():
 
 
 def test_pretrained_needs_the_default_settings():
-    with pytest.raises(ValueError, match="pretrained=True needs hidden_size=256, got 16"):
+    with pytest.raises(ValueError, match="pretrained=True needs hidden_size=128, got 16"):
         language_id(pretrained=True, hidden_size=16)
     with pytest.raises(ValueError, match="pretrained=True needs language='it', got 'fi'"):
         word_lm(pretrained=True, language="fi")
