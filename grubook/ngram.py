@@ -94,7 +94,11 @@ class CharNgramLM:
         self.symbols: set[str] = set()
 
     def fit(self, words: Iterable[str]) -> CharNgramLM:
-        """Count the n-grams of every order up to n in ``words``; return the model."""
+        """Count the n-grams of every order up to n in ``words``; return the model.
+
+        Args:
+            words: the training words.
+        """
         for word in words:
             padded = self.START * (self.order - 1) + word + self.END
             self.symbols.update(word + self.END)
@@ -124,7 +128,11 @@ class CharNgramLM:
         return p
 
     def log_prob(self, word: str) -> float:
-        """The natural log of the word's probability, its end marker included."""
+        """The natural log of the word's probability, its end marker included.
+
+        Args:
+            word: the word.
+        """
         padded = self.START * (self.order - 1) + word + self.END
         return sum(
             math.log(self.prob(padded[i], padded[:i])) for i in range(self.order - 1, len(padded))

@@ -163,11 +163,19 @@ class WordLanguages:
     config: dict
 
     def words(self, split: str) -> list[str]:
-        """The words of ``split`` (``"train"``, ``"val"`` or ``"test"``)."""
+        """The words of a split.
+
+        Args:
+            split: ``"train"``, ``"val"`` or ``"test"``.
+        """
         return self._split(split)[0]
 
     def labels(self, split: str) -> list[int]:
-        """The labels (language indices) of ``split``'s words."""
+        """The labels (language indices) of a split's words.
+
+        Args:
+            split: ``"train"``, ``"val"`` or ``"test"``.
+        """
         return self._split(split)[1]
 
     def dataset(self, split: str, *, boundaries: bool = False) -> WordDataset:

@@ -43,7 +43,7 @@ def summarize(probs: np.ndarray, labels, num_classes: int) -> dict:
     Args:
         probs: (N, C) predicted probabilities (or any scores).
         labels: (N,) the true classes.
-        num_classes: C.
+        num_classes: C, the number of classes.
 
     Returns:
         ``{"accuracy", "macro_accuracy", "per_class" (C,), "confusion" (C, C), "predicted"
