@@ -16,9 +16,12 @@ from grubook.diagnostics import (
     set_spectral_radius,
     spectral_radius,
 )
+from grubook.ensemble import Ensemble
 from grubook.evaluation import accuracy, evaluate
+from grubook.language_model import GRULanguageModel
 from grubook.layer import GRU, GateTrace
 from grubook.masks import length_mask
+from grubook.ngram import CharNgramLM, ngram_classifier
 from grubook.notebook import glue
 from grubook.rnn import RNN, RNNCell
 from grubook.seed import seed_everything, seeded
@@ -65,4 +68,8 @@ __all__ = [
     "spectral_radius",
     "timing",
     "__version__",
+    "CharNgramLM",
+    "Ensemble",
+    "GRULanguageModel",
+    "ngram_classifier",
 ]

@@ -18,6 +18,8 @@ from grubook.experiments.adding import adding
 from grubook.experiments.copy_task import copy_task
 from grubook.experiments.exploding import exploding_gradients
 from grubook.experiments.sequence_classification import sequence_classification
+from grubook.experiments.language_id import language_id
+from grubook.experiments.word_lm import word_lm
 from grubook.experiments.gpu_benchmark import gpu_benchmark
 from grubook.experiments.ddp import ddp
 
@@ -43,7 +45,9 @@ __all__ = [
     "gpu_benchmark",
     "gradient_decay",
     "gru_formulations",
+    "language_id",
     "over_seeds",
     "run",
     "sequence_classification",
+    "word_lm",
 ]
