@@ -10,6 +10,7 @@ chapter 3, *Long memory: vanishing and exploding gradients on real tasks*.
 from grubook.data.collate import collate_sequences, make_loader
 from grubook.data.synthetic import PaddedSequences, SignOfSum, make_generator
 from grubook.data.tasks import AddingProblem, CopyTask, Stream
+from grubook.data.vowels import JapaneseVowels, delta_features, japanese_vowels
 from grubook.masks import length_mask
 
 __all__ = [
@@ -22,4 +23,7 @@ __all__ = [
     "length_mask",
     "make_generator",
     "make_loader",
+    "JapaneseVowels",
+    "delta_features",
+    "japanese_vowels",
 ]

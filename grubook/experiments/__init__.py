@@ -17,6 +17,7 @@ from grubook.experiments.gru_formulations import gru_formulations
 from grubook.experiments.adding import adding
 from grubook.experiments.copy_task import copy_task
 from grubook.experiments.exploding import exploding_gradients
+from grubook.experiments.japanese_vowels import japanese_vowels_ablation, japanese_vowels_table
 
 # isort: on
 from grubook.experiments.registry import EXPERIMENTS, Experiment, Result, over_seeds, run
@@ -32,4 +33,6 @@ __all__ = [
     "gru_formulations",
     "over_seeds",
     "run",
+    "japanese_vowels_ablation",
+    "japanese_vowels_table",
 ]
