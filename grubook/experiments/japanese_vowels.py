@@ -37,6 +37,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no dropout": {"dropout": 0.0},
     "no noise": {"noise": 0.0},
     "no time warp": {"warp": 0.0},
+    "no augmentation": {"noise": 0.0, "warp": 0.0},
     "no deltas": {"deltas": 0},
     "last state, no pooling": {"pooling": "last"},
     "H = 64": {"hidden_size": 64},
@@ -191,6 +192,7 @@ def japanese_vowels_ablation(
     *,
     folds: int = 5,
     variants: list[str] | None = None,
+    held_out: list[int] | None = None,
     epochs: int = RECIPE["epochs"],
     seed: int = 0,
     threads: int = 1,
@@ -200,14 +202,16 @@ def japanese_vowels_ablation(
     Args:
         folds: k of the stratified k-fold split of the 270 training utterances. Default: 5.
         variants: names of :data:`ABLATIONS` to run, or ``None`` for all. Default: ``None``.
+        held_out: the folds (from 0) to hold out in turn, or ``None`` for all k; one fold is a
+            single validation split. Default: ``None``.
         epochs: training epochs. Default: the recipe's.
         seed: seeds the folds and the models. Default: 0.
         threads: ``torch.set_num_threads`` during the run (restored after). Default: 1.
 
     Returns:
         A :class:`~grubook.experiments.Result` with one row per variant, ``{"model",
-        "accuracy", "errors", "folds"}``: the accuracy over all held-out utterances and their
-        number of errors. Extras: ``fold_accuracies`` (per variant, per fold).
+        "accuracy", "errors", "held_out"}``: the accuracy over the held-out utterances, their
+        errors and their number. Extras: ``fold_accuracies`` (per variant, per fold).
 
     Introduced in chapter 7, *Case study: who is speaking?*
     """
@@ -216,30 +220,27 @@ def japanese_vowels_ablation(
     unknown = [v for v in variants if v not in ABLATIONS]
     if unknown:
         raise ValueError(f"japanese_vowels_ablation: unknown variant {unknown[0]!r}")
-    config = {"folds": folds, "variants": variants, "epochs": epochs, "seed": seed}
     train = japanese_vowels().train  # the test set is not used
     splits = stratified_folds(train.y, folds, seed)
+    held_out = list(range(folds)) if held_out is None else list(held_out)
+    config = {"folds": folds, "held_out": held_out, "variants": variants, "epochs": epochs}
+    config["seed"] = seed
     rows, per_fold = [], {}
     with num_threads(threads):
         for name in variants:
             per_fold[name], errors = [], 0
-            for held_out in splits:
-                fit_on = torch.cat([f for f in splits if f is not held_out])
+            for k in held_out:
+                fit_on = torch.cat([f for i, f in enumerate(splits) if i != k])
                 model = train_speaker_model(
                     _subset(train, fit_on), seed=seed, epochs=epochs, **ABLATIONS[name]
                 )
-                wrong = int(
-                    (predict(model, _subset(train, held_out)).argmax(-1) != train.y[held_out]).sum()
-                )
+                predicted = predict(model, _subset(train, splits[k])).argmax(-1)
+                wrong = int((predicted != train.y[splits[k]]).sum())
                 errors += wrong
-                per_fold[name].append(1 - wrong / len(held_out))
+                per_fold[name].append(1 - wrong / len(splits[k]))
+            n = sum(len(splits[k]) for k in held_out)
             rows.append(
-                {
-                    "model": name,
-                    "accuracy": 1 - errors / len(train),
-                    "errors": errors,
-                    "folds": folds,
-                }
+                {"model": name, "accuracy": 1 - errors / n, "errors": errors, "held_out": n}
             )
     extras = {"fold_accuracies": per_fold}
     return Result("japanese-vowels-ablation", rows, config, time.perf_counter() - start, extras)

@@ -3,7 +3,8 @@
 Every function takes an optional ``ax`` (a new figure is made without one), draws with Matplotlib
 only, prints nothing and returns the ``Axes``, so a chapter can add to the figure and a test can
 inspect what was drawn. The module ``curves`` plots measurements, ``diagrams`` draws the
-networks, ``gates`` reads a trained model's gates (chapter 4, *Gating*); every name is
+networks, ``gates`` reads a trained model's gates (chapter 4, *Gating*), ``speakers`` a
+classifier's errors (chapter 7, *Case study: who is speaking?*); every name is
 imported from here, as ``grubook.plots.NAME``.
 
 Introduced in chapter 1, *Recurrent networks*.
@@ -17,6 +18,7 @@ from grubook.plots.curves import (
 )
 from grubook.plots.diagrams import GRU_CELL_STAGES, draw_gru_cell, draw_unrolled_rnn
 from grubook.plots.gates import plot_connectivity, plot_gate_heatmap, plot_saturation
+from grubook.plots.speakers import plot_accuracy_by_length, plot_confusion, plot_projection
 
 __all__ = [
     "GRADIENT_NORM_LABEL",
@@ -29,4 +31,7 @@ __all__ = [
     "plot_history",
     "plot_learning_curves",
     "plot_saturation",
+    "plot_accuracy_by_length",
+    "plot_confusion",
+    "plot_projection",
 ]
