@@ -1,5 +1,6 @@
 """Chapter 7: the Japanese Vowels data, delta features, pooling, and the speaker experiments."""
 
+import json
 import subprocess
 import sys
 
@@ -155,3 +156,44 @@ def test_experiment_reproduces_the_chapters_first_seed():
     )
     assert result.rows == [result.row("grubook GRU, recipe")]  # one seed: no ensemble row
     assert result.row("grubook GRU, recipe")["seeds"] == 1
+
+
+def test_cli_quick_json_has_every_model_in_one_run():
+    """DTW and MiniRocket (numba compiles them on a fresh machine: ~25 s once), nn.GRU, grubook."""
+    command = [sys.executable, "-m", "grubook.experiments", "japanese-vowels", "--quick", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    models = [row["model"] for row in printed["rows"]]
+    assert models == [
+        "1-NN DTW (aeon)",
+        "MiniRocket (aeon, zero-padded)",
+        "torch nn.GRU, plain",
+        "grubook GRU, recipe",
+        "grubook GRU, recipe, ensemble of the seeds",
+    ]
+    for row in printed["rows"]:
+        assert set(row) == {"model", "accuracy_mean", "accuracy_std", "seeds"}
+        assert 0 < row["accuracy_mean"] <= 1
+    assert printed["rows"][0]["accuracy_mean"] > 0.9  # DTW needs no training
+    assert printed["rows"][1]["accuracy_mean"] > 0.95  # nor MiniRocket's kernels
+    assert printed["rows"][3]["seeds"] == 2 and printed["config"]["recipe"]["epochs"] == 2
+
+
+def test_ablation_predicts_only_the_held_out_training_fold(monkeypatch):
+    import grubook.experiments.japanese_vowels as module
+
+    calls = []
+    monkeypatch.setattr(module, "predict", _spy(module.predict, calls))
+    result = japanese_vowels_ablation(folds=3, held_out=[1], epochs=1, variants=["plain"])
+    assert result.rows[0]["held_out"] == 90 and result.config["held_out"] == [1]
+    assert [len(data) for data in calls] == [90]  # predictions on the held-out fold only
+    assert 0 <= result.rows[0]["errors"] <= 90
+
+
+def _spy(function, calls):
+    def spy(model, data):
+        calls.append(data)
+        return function(model, data)
+
+    return spy

@@ -13,6 +13,7 @@ only when a baseline runs. Introduced in chapter 7, *Case study: who is speaking
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any
 
 import torch
@@ -232,7 +233,10 @@ def dtw_accuracy(train: PaddedSequences, test: PaddedSequences) -> float:
     """
     knn = _aeon("knn")(distance="dtw", n_neighbors=1)
     knn.fit(_series(train, pad=False), train.y.numpy())
-    return float((knn.predict(_series(test, pad=False)) == test.y.numpy()).mean())
+    with warnings.catch_warnings():  # numba's note on an index cast inside aeon's DTW
+        warnings.filterwarnings("ignore", message="unsafe cast from uint64 to int64")
+        predicted = knn.predict(_series(test, pad=False))
+    return float((predicted == test.y.numpy()).mean())
 
 
 def minirocket_accuracy(train: PaddedSequences, test: PaddedSequences, seed: int) -> float:
