@@ -168,7 +168,7 @@ def test_cli_quick_json_has_every_model_in_one_run():
     assert models == [
         "1-NN DTW (aeon)",
         "MiniRocket (aeon, zero-padded)",
-        "torch nn.GRU, plain",
+        "torch nn.GRU, same size, no deltas or augmentation",
         "grubook GRU, recipe",
         "grubook GRU, recipe, ensemble of the seeds",
     ]

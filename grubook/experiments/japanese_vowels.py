@@ -39,6 +39,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no time warp": {"warp": 0.0},
     "no augmentation": {"noise": 0.0, "warp": 0.0},
     "no deltas": {"deltas": 0},
+    "no deltas, no augmentation": {"deltas": 0, "noise": 0.0, "warp": 0.0},
     "H = 32": {"hidden_size": 32},
     "dropout 0.3": {"dropout": 0.3},
     "mean+max pooling": {"pooling": "mean+max"},
@@ -55,7 +56,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
 MODELS = {
     "dtw": "1-NN DTW (aeon)",
     "rocket": "MiniRocket (aeon, zero-padded)",
-    "torch": "torch nn.GRU, plain",
+    "torch": "torch nn.GRU, same size, no deltas or augmentation",
     "grubook": "grubook GRU, recipe",
     "ensemble": "grubook GRU, recipe, ensemble of the seeds",
 }
