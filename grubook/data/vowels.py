@@ -126,7 +126,8 @@ def delta_features(x: Tensor, lengths: Tensor, order: int = 1, width: int = 2) -
         width: N, frames on each side. Default: 2.
 
     Returns:
-        (T, B, (order + 1) I): ``[x, Δx, ΔΔx]`` along the last dimension, zero past each length.
+        The frames and their deltas, ``[x, Δx, ΔΔx]`` along the last dimension: a tensor of
+        shape (T, B, (order + 1) I), zero past each length.
 
     Introduced in chapter 7, *Case study: who is speaking?*
     """

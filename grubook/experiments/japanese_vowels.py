@@ -202,7 +202,7 @@ def japanese_vowels_ablation(
 
     Args:
         folds: k of the stratified k-fold split of the 270 training utterances. Default: 5.
-        variants: names of :data:`ABLATIONS` to run, or ``None`` for all. Default: ``None``.
+        variants: names of ``ABLATIONS`` to run, or ``None`` for all. Default: ``None``.
         held_out: the folds (from 0) to hold out in turn, or ``None`` for all k; one fold is a
             single validation split. Default: ``None``.
         epochs: training epochs. Default: the recipe's.

@@ -38,7 +38,7 @@ __all__ = [
     "train_speaker_model",
 ]
 
-#: The chapter's recipe, chosen by cross-validation on the training set (the ablation): dropout
+#: The chapter's recipe, chosen by cross-validation on the training set (the ablation); dropout
 #: and mean+max pooling were tried there and left out.
 RECIPE: dict[str, Any] = {
     "hidden_size": 64,
@@ -70,7 +70,9 @@ class Augmented(Dataset):
     Introduced in chapter 7, *Case study: who is speaking?*
     """
 
-    def __init__(self, data: Dataset, noise: float, warp: float, generator: torch.Generator):
+    def __init__(
+        self, data: torch.utils.data.Dataset, noise: float, warp: float, generator: torch.Generator
+    ) -> None:
         self.data, self.noise, self.warp, self.generator = data, noise, warp, generator
 
     def __len__(self) -> int:
