@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from grubook import _checks as checks
 from grubook.layer import GRU
+from grubook.masks import length_mask
 from grubook.rnn import RNN
 
 __all__ = ["GRUClassifier"]
@@ -41,6 +42,9 @@ class GRUClassifier(nn.Module):
         embedding_dim: embedding size; defaults to ``input_size``.
         rnn_type: ``'gru'`` or ``'rnn'`` (the Elman baseline). Default: ``'gru'``.
         reset_after: the GRU's formulation (see :class:`grubook.GRUCell`). Default: ``True``.
+        pooling: the features the output layer reads: ``"last"`` (the final states), ``"mean"``,
+            ``"max"`` or ``"mean+max"`` (both, concatenated) over each sequence's valid steps.
+            Default: ``"last"``.
 
     Inputs: x, h0, lengths
         - **x** (T, B, I) floats, or (T, B) token ids with ``vocab_size`` (batch-first if set).
@@ -55,8 +59,11 @@ class GRUClassifier(nn.Module):
         >>> model = GRUClassifier(12, 32, 9)
         >>> logits = model(torch.randn(20, 4, 12), lengths=[20, 7, 15, 9])   # (B, C) = (4, 9)
 
-    Introduced in chapter 2, *The GRU cell*.
+    Introduced in chapter 2, *The GRU cell*; ``pooling`` in chapter 7, *Case study: who is
+    speaking?*
     """
+
+    POOLINGS = ("last", "mean", "max", "mean+max")
 
     def __init__(
         self,
@@ -72,6 +79,7 @@ class GRUClassifier(nn.Module):
         embedding_dim: int | None = None,
         rnn_type: str = "gru",
         reset_after: bool = True,
+        pooling: str = "last",
     ) -> None:
         super().__init__()
         name = "GRUClassifier"
@@ -79,6 +87,7 @@ class GRUClassifier(nn.Module):
         num_layers = checks.check_size(name, "num_layers", num_layers)
         dropout = checks.check_probability(name, "dropout", dropout)
         checks.check_choice(name, "rnn_type", rnn_type, ("gru", "rnn"))
+        self.pooling = checks.check_choice(name, "pooling", pooling, self.POOLINGS)
         self.vocab_size = (
             None
             if vocab_size is None
@@ -104,7 +113,8 @@ class GRUClassifier(nn.Module):
             **options,
         )
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(self.rnn.num_directions * hidden_size, num_classes)
+        pooled = 2 if pooling == "mean+max" else 1
+        self.head = nn.Linear(pooled * self.rnn.num_directions * hidden_size, num_classes)
 
     def forward(self, x: Tensor, h0: Tensor | None = None, lengths=None) -> Tensor:
         """Return the logits (B, C) of a batch of sequences.
@@ -118,15 +128,32 @@ class GRUClassifier(nn.Module):
         checks.check_tensor("GRUClassifier", "x", x)
         if self.embedding is not None:
             x = self._embed(x)
-        _, h_n = self.rnn(x, h0, lengths)  # (L*D, B, H)
+        output, h_n = self.rnn(x, h0, lengths)  # (T, B, D*H) or (B, T, D*H); (L*D, B, H)
         if h_n.dim() == 2:
             raise checks.GRUbookValueError(
                 "GRUClassifier: expected a batch of sequences, got one unbatched sequence"
             )
-        L, D = self.rnn.num_layers, self.rnn.num_directions
-        last = h_n.unflatten(0, (L, D))[-1]  # (D, B, H): the top layer's final states
-        features = last.transpose(0, 1).flatten(1)  # (B, D*H)
+        if self.pooling == "last":
+            L, D = self.rnn.num_layers, self.rnn.num_directions
+            last = h_n.unflatten(0, (L, D))[-1]  # (D, B, H): the top layer's final states
+            features = last.transpose(0, 1).flatten(1)  # (B, D*H)
+        else:
+            features = self._pool(
+                output.transpose(0, 1) if self.rnn.batch_first else output, lengths
+            )
         return self.head(self.dropout(features))  # (B, C)
+
+    def _pool(self, output: Tensor, lengths) -> Tensor:
+        """Mean, max or both over each sequence's valid steps of output (T, B, D*H): (B, ·)."""
+        T, B, _ = output.shape
+        lengths = torch.full((B,), T) if lengths is None else torch.as_tensor(lengths)
+        valid = length_mask(lengths.cpu(), T).unsqueeze(-1).to(output.device)  # (T, B, 1)
+        pooled = []
+        if self.pooling in ("mean", "mean+max"):  # the output is zero past each length
+            pooled.append(output.sum(0) / lengths.to(output.device).unsqueeze(-1))  # (B, D*H)
+        if self.pooling in ("max", "mean+max"):
+            pooled.append(output.masked_fill(~valid, float("-inf")).amax(0))  # (B, D*H)
+        return torch.cat(pooled, dim=-1)  # (B, D*H) or (B, 2*D*H)
 
     def _embed(self, x: Tensor) -> Tensor:
         if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:

@@ -20,6 +20,7 @@ from grubook.data.words import (
     WordLanguages,
     word_languages,
 )
+from grubook.data.vowels import JapaneseVowels, delta_features, japanese_vowels
 from grubook.masks import length_mask
 
 __all__ = [
@@ -42,4 +43,7 @@ __all__ = [
     "WordDataset",
     "WordLanguages",
     "word_languages",
+    "JapaneseVowels",
+    "delta_features",
+    "japanese_vowels",
 ]

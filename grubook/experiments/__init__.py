@@ -20,6 +20,7 @@ from grubook.experiments.exploding import exploding_gradients
 from grubook.experiments.sequence_classification import sequence_classification
 from grubook.experiments.language_id import language_id
 from grubook.experiments.word_lm import word_lm
+from grubook.experiments.japanese_vowels import japanese_vowels_ablation, japanese_vowels_table
 from grubook.experiments.gpu_benchmark import gpu_benchmark
 from grubook.experiments.ddp import ddp
 
@@ -50,4 +51,6 @@ __all__ = [
     "run",
     "sequence_classification",
     "word_lm",
+    "japanese_vowels_ablation",
+    "japanese_vowels_table",
 ]

@@ -4,7 +4,8 @@ Every function takes an optional ``ax`` (a new figure is made without one), draw
 only, prints nothing and returns the ``Axes``, so a chapter can add to the figure and a test can
 inspect what was drawn. The module ``curves`` plots measurements, ``diagrams`` draws the
 networks, ``gates`` reads a trained model's gates (chapter 4, *Gating*), ``words`` a word
-classifier (chapter 6); every name is
+classifier (chapter 6), ``speakers`` a classifier's errors (chapter 7, *Case study: who is
+speaking?*); every name is
 imported from here, as ``grubook.plots.NAME``.
 
 Introduced in chapter 1, *Recurrent networks*.
@@ -19,6 +20,11 @@ from grubook.plots.curves import (
 from grubook.plots.diagrams import GRU_CELL_STAGES, draw_gru_cell, draw_unrolled_rnn
 from grubook.plots.gates import plot_connectivity, plot_gate_heatmap, plot_saturation
 from grubook.plots.words import plot_confusion, plot_prefix_beliefs, plot_word_gates
+from grubook.plots.speakers import (
+    plot_accuracy_by_length,
+    plot_projection,
+    plot_speaker_confusion,
+)
 
 __all__ = [
     "GRADIENT_NORM_LABEL",
@@ -34,4 +40,7 @@ __all__ = [
     "plot_confusion",
     "plot_prefix_beliefs",
     "plot_word_gates",
+    "plot_accuracy_by_length",
+    "plot_projection",
+    "plot_speaker_confusion",
 ]
