@@ -13,6 +13,7 @@ from grubook.data.collate import collate_sequences, make_loader
 from grubook.data.digits import Splits, digit_ink, pad_first, sequential_digits, split_indices
 from grubook.data.synthetic import PaddedSequences, SignOfSum, make_generator
 from grubook.data.tasks import AddingProblem, CopyTask, Stream
+from grubook.data.vowels import JapaneseVowels, delta_features, japanese_vowels
 from grubook.data.words import (
     LANGUAGES,
     CharVocabulary,
@@ -20,7 +21,6 @@ from grubook.data.words import (
     WordLanguages,
     word_languages,
 )
-from grubook.data.vowels import JapaneseVowels, delta_features, japanese_vowels
 from grubook.masks import length_mask
 
 __all__ = [

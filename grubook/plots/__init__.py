@@ -19,12 +19,12 @@ from grubook.plots.curves import (
 )
 from grubook.plots.diagrams import GRU_CELL_STAGES, draw_gru_cell, draw_unrolled_rnn
 from grubook.plots.gates import plot_connectivity, plot_gate_heatmap, plot_saturation
-from grubook.plots.words import plot_confusion, plot_prefix_beliefs, plot_word_gates
 from grubook.plots.speakers import (
     plot_accuracy_by_length,
     plot_projection,
     plot_speaker_confusion,
 )
+from grubook.plots.words import plot_confusion, plot_prefix_beliefs, plot_word_gates
 
 __all__ = [
     "GRADIENT_NORM_LABEL",

@@ -37,7 +37,9 @@ def plot_speaker_confusion(
     m = _array(matrix, "matrix", 2, "plot_speaker_confusion")
     C = m.shape[0]
     if m.shape != (C, C):
-        raise ValueError(f"plot_speaker_confusion: matrix must be square (C, C), got shape {m.shape}")
+        raise ValueError(
+            f"plot_speaker_confusion: matrix must be square (C, C), got shape {m.shape}"
+        )
     labels = [str(c) for c in range(1, C + 1)] if labels is None else list(labels)
     ax = axes_or_new(ax, (4.8, 4.2))
     share = m / np.maximum(m.sum(1, keepdims=True), 1)
