@@ -149,7 +149,7 @@ class MinGRU(RecurrentLayer):
                 out, h_last = scan(gi, h, self.mode, lengths, reverse=direction == 1)
                 outputs.append(out)
                 h_n.append(h_last)
-            output = torch.cat(outputs, dim=-1)  # (T, B, D*H)
+            output = outputs[0] if D == 1 else torch.cat(outputs, dim=-1)  # (T, B, D*H)
             if self.residual and layer > 0 and output.shape[-1] == layer_input.shape[-1]:
                 output = output + layer_input
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:

@@ -89,16 +89,16 @@ class _Fused(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, ext, gi: Tensor, h0: Tensor, lengths: Tensor, reverse: bool):
-        out, h_n = ext.forward(gi, h0, lengths, reverse)
+        out, h_n, sig = ext.forward(gi, h0, lengths, reverse)
         ctx.ext, ctx.reverse = ext, reverse
-        ctx.save_for_backward(gi, h0, out, lengths)
+        ctx.save_for_backward(gi, sig, h0, out, lengths)
         return out, h_n
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: Tensor, grad_hn: Tensor):
-        gi, h0, out, lengths = ctx.saved_tensors
-        d_gi, d_h0 = ctx.ext.backward(grad_out, grad_hn, gi, h0, out, lengths, ctx.reverse)
+        gi, sig, h0, out, lengths = ctx.saved_tensors
+        d_gi, d_h0 = ctx.ext.backward(grad_out, grad_hn, gi, sig, h0, out, lengths, ctx.reverse)
         return None, d_gi, d_h0, None, None
 
 
