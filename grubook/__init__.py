@@ -19,6 +19,7 @@ from grubook.diagnostics import (
 from grubook.evaluation import accuracy, evaluate
 from grubook.layer import GRU, GateTrace
 from grubook.masks import length_mask
+from grubook.mingru import MinGRU
 from grubook.notebook import glue
 from grubook.rnn import RNN, RNNCell
 from grubook.seed import seed_everything, seeded
@@ -36,6 +37,7 @@ __all__ = [
     "GRUbookValueError",
     "GateTrace",
     "History",
+    "MinGRU",
     "RNN",
     "RNNCell",
     "SignOfSum",
