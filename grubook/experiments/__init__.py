@@ -17,6 +17,7 @@ from grubook.experiments.gru_formulations import gru_formulations
 from grubook.experiments.adding import adding
 from grubook.experiments.copy_task import copy_task
 from grubook.experiments.exploding import exploding_gradients
+from grubook.experiments.mingru import mingru
 
 # isort: on
 from grubook.experiments.registry import EXPERIMENTS, Experiment, Result, over_seeds, run
@@ -30,6 +31,7 @@ __all__ = [
     "exploding_gradients",
     "gradient_decay",
     "gru_formulations",
+    "mingru",
     "over_seeds",
     "run",
 ]
