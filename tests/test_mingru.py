@@ -3,6 +3,11 @@ lengths, h0, layers, the classifier, bad inputs (chapter 10)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -258,3 +263,35 @@ def test_bad_inputs():
         model.to_torch()
     with pytest.raises(TypeError, match="MinGRU: hidden_size should be of type int"):
         MinGRU(5, 4.0)
+
+
+def _stored_glue() -> dict[str, float]:
+    import nbformat
+    import notebook_check
+
+    path = Path(__file__).resolve().parents[1] / "chapters" / "10_mingru.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    return {k: float(t) for k, (_, t) in notebook_check.glued(notebook).items() if t is not None}
+
+
+def test_experiment_reproduces_chapter_10_minGRU_rows():
+    from grubook.experiments.mingru import _task_rows
+
+    glue = _stored_glue()
+    tasks = {"adding": int(glue["adding_T"]), "sign of sum": int(glue["sign_T"])}
+    steps = int(glue["steps_short"])
+    with grubook.seeded(0), grubook.num_threads(1):
+        rows, _ = _task_rows(tasks, {"minGRU": ("mingru", 1)}, 32, steps, 64, 3e-2, 1024, 0)
+    assert rows[0]["mse"] == pytest.approx(glue["adding_min_mse"], rel=1e-2)
+    assert rows[1]["accuracy"] == pytest.approx(glue["sign_min_acc"], rel=1e-2)
+
+
+def test_cli_quick_run_is_one_json_object_with_every_part():
+    command = [sys.executable, "-m", "grubook.experiments", "mingru", "--json", "--quick"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(done.stdout)
+    assert result["experiment"] == "mingru"
+    assert {row["part"] for row in result["rows"]} == {"step", "scan", "task"}
+    for row in result["rows"]:
+        if row["part"] == "scan":
+            assert row["out_error"] <= row["bound"]

@@ -228,9 +228,9 @@ def _task_rows(tasks, models, hidden_size, steps, batch_size, lr, n_test, seed):
     "and error over T, and minGRU against the GRU on three tasks",
     keys=("part", "model", "task", "T"),
     quick={
-        "T": 64,
+        "T": 32,
         "repeats": 3,
-        "scan_Ts": (64, 256),
+        "scan_Ts": (32, 128),
         "tasks": {"parity": 8},
         "steps": 20,
         "n_test": 64,
