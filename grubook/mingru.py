@@ -122,19 +122,11 @@ class MinGRU(RecurrentLayer):
         super().__setattr__(name, value)
 
     def _create_weights(self, G: int, kw: dict) -> list[list[str]]:
-        """Register ``weight_ih`` (and ``bias_ih``) of every layer and direction: no hh weights."""
-        D, H, names = self.num_directions, self.hidden_size, []
-        for layer in range(self.num_layers):
-            layer_input = self.input_size if layer == 0 else D * H
-            for direction in range(D):
-                sfx = self._suffix(layer, direction)
-                shapes = {"weight_ih": (G * H, layer_input)}
-                if self.bias:
-                    shapes["bias_ih"] = (G * H,)
-                for kind, shape in shapes.items():
-                    setattr(self, kind + sfx, torch.nn.Parameter(torch.empty(shape, **kw)))
-                names.append([kind + sfx for kind in shapes])
-        return names
+        """The GRU's weights in nn.GRU's order, less the hidden-to-hidden ones minGRU lacks."""
+        names = super()._create_weights(G, kw)
+        for name in [n for group in names for n in group if "_hh" in n]:
+            delattr(self, name)
+        return [[n for n in group if "_hh" not in n] for group in names]
 
     def _run(self, input: Tensor | PackedSequence, hx, lengths, record: bool = False):
         """Forward pass: the layers and directions, each one :func:`grubook.scan.scan`."""
