@@ -39,13 +39,13 @@ class MinGRU(RecurrentLayer):
         input_size: I, features of the input.
         hidden_size: H, features of the hidden state.
         num_layers: L, stacked layers; layer l + 1 reads layer l's hidden states, so its gates
-            depend on the past through them (Feng et al., section 4). Default: 1.
+            depend on the past through them. Default: 1.
         bias: use ``bias_ih``. Default: ``True``.
         batch_first: input and output are (B, T, ·) instead of (T, B, ·). Default: ``False``.
         dropout: dropout on the outputs of every layer but the last, in training. Default: 0.
         bidirectional: add a second direction that reads the sequence backwards. Default: ``False``.
         residual: add each layer's input to its output where their sizes agree (layers above the
-            first), as the paper's deeper models do.
+            first), as deep stacks commonly do.
             Keyword only. Default: ``False``.
         mode: ``"fast"`` (a fused C++ loop per direction, pure PyTorch where it cannot be built),
             ``"sequential"`` (one ``lerp`` per step: the reference) or ``"log-scan"`` (Heinsen's
