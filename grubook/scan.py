@@ -19,7 +19,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from grubook._cpp import load_extension
 
@@ -59,6 +58,16 @@ def _log_scan(k: Tensor, p: Tensor, h0: Tensor) -> Tensor:
     return torch.exp(a_star + torch.logcumsumexp(log_b - a_star, 0)) + torch.exp(a_star) * h0
 
 
+def _refuse_double_backward() -> None:
+    """Raise if a backward pass is asked to build a graph (``create_graph=True``): the fast
+    mode's hand-written backward is not itself differentiable."""
+    if torch.is_grad_enabled():
+        raise RuntimeError(
+            "MinGRU: mode='fast' has no double backward (create_graph=True); "
+            "use mode='sequential' or mode='log-scan'"
+        )
+
+
 class _ReverseScan(torch.autograd.Function):
     """h_t = (1 - z_t) h_{t-1} + z_t v_t in a loop without autograd; backward runs it in reverse."""
 
@@ -72,8 +81,8 @@ class _ReverseScan(torch.autograd.Function):
         return out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_out: Tensor):
+        _refuse_double_backward()
         z, v, h0, out = ctx.saved_tensors
         prev = torch.cat([h0.unsqueeze(0), out[:-1]])  # (T, B, H): h_{t-1}
         d_h = torch.empty_like(grad_out)  # dL/dh_t through every path
@@ -95,8 +104,8 @@ class _Fused(torch.autograd.Function):
         return out, h_n
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_out: Tensor, grad_hn: Tensor):
+        _refuse_double_backward()
         gi, sig, h0, out, lengths = ctx.saved_tensors
         d_gi, d_h0 = ctx.ext.backward(grad_out, grad_hn, gi, sig, h0, out, lengths, ctx.reverse)
         return None, d_gi, d_h0, None, None
