@@ -21,6 +21,7 @@ from grubook.evaluation import accuracy, evaluate
 from grubook.language_model import GRULanguageModel
 from grubook.layer import GRU, GateTrace
 from grubook.masks import length_mask
+from grubook.mingru import MinGRU
 from grubook.ngram import CharNgramLM, ngram_classifier
 from grubook.notebook import glue
 from grubook.rnn import RNN, RNNCell
@@ -39,6 +40,7 @@ __all__ = [
     "GRUbookValueError",
     "GateTrace",
     "History",
+    "MinGRU",
     "RNN",
     "RNNCell",
     "SignOfSum",

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from grubook import _checks as checks
 from grubook.layer import GRU
 from grubook.masks import length_mask
+from grubook.mingru import MinGRU
 from grubook.rnn import RNN
 
 __all__ = ["GRUClassifier"]
@@ -40,7 +41,8 @@ class GRUClassifier(nn.Module):
         vocab_size: if set, x holds integer token ids in [0, vocab_size), 0 being padding, and an
             ``nn.Embedding(vocab_size, embedding_dim, padding_idx=0)`` comes first.
         embedding_dim: embedding size; defaults to ``input_size``.
-        rnn_type: ``'gru'`` or ``'rnn'`` (the Elman baseline). Default: ``'gru'``.
+        rnn_type: ``'gru'``, ``'rnn'`` (the Elman baseline) or ``'mingru'`` (chapter 10's
+            :class:`grubook.MinGRU`). Default: ``'gru'``.
         reset_after: the GRU's formulation (see :class:`grubook.GRUCell`). Default: ``True``.
         pooling: the features the output layer reads: ``"last"`` (the final states), ``"mean"``,
             ``"max"`` or ``"mean+max"`` (both, concatenated) over each sequence's valid steps.
@@ -86,7 +88,7 @@ class GRUClassifier(nn.Module):
         checks.check_size(name, "num_classes", num_classes)
         num_layers = checks.check_size(name, "num_layers", num_layers)
         dropout = checks.check_probability(name, "dropout", dropout)
-        checks.check_choice(name, "rnn_type", rnn_type, ("gru", "rnn"))
+        checks.check_choice(name, "rnn_type", rnn_type, ("gru", "rnn", "mingru"))
         self.pooling = checks.check_choice(name, "pooling", pooling, self.POOLINGS)
         self.vocab_size = (
             None
@@ -101,9 +103,9 @@ class GRUClassifier(nn.Module):
         elif embedding_dim is not None:
             raise checks.GRUbookValueError(f"{name}: embedding_dim needs vocab_size")
         options = {"reset_after": reset_after} if rnn_type == "gru" else {}
-        if rnn_type == "rnn" and not reset_after:
+        if rnn_type != "gru" and not reset_after:
             raise checks.GRUbookValueError(f"{name}: reset_after=False needs rnn_type='gru'")
-        self.rnn = (GRU if rnn_type == "gru" else RNN)(
+        self.rnn = {"gru": GRU, "rnn": RNN, "mingru": MinGRU}[rnn_type](
             input_size,
             hidden_size,
             num_layers,

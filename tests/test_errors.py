@@ -523,7 +523,7 @@ CASES = [
         "GRUClassifier rnn_type",
         lambda: grubook.GRUClassifier(I, H, 3, rnn_type="lstm"),
         ValueError_,
-        r"GRUClassifier: Unknown rnn_type 'lstm'\. Select from 'gru' or 'rnn'\.",
+        r"GRUClassifier: Unknown rnn_type 'lstm'\. Select from 'gru' or 'rnn' or 'mingru'\.",
     ),
     (
         "GRUClassifier dropout=1.5",

@@ -23,6 +23,7 @@ from grubook.experiments.word_lm import word_lm
 from grubook.experiments.japanese_vowels import japanese_vowels_ablation, japanese_vowels_table
 from grubook.experiments.gpu_benchmark import gpu_benchmark
 from grubook.experiments.ddp import ddp
+from grubook.experiments.mingru import mingru
 
 # isort: on
 from grubook.experiments.registry import (
@@ -47,6 +48,7 @@ __all__ = [
     "gradient_decay",
     "gru_formulations",
     "language_id",
+    "mingru",
     "over_seeds",
     "run",
     "sequence_classification",
