@@ -41,6 +41,8 @@ class GRUClassifier(nn.Module):
         embedding_dim: embedding size; defaults to ``input_size``.
         rnn_type: ``'gru'`` or ``'rnn'`` (the Elman baseline). Default: ``'gru'``.
         reset_after: the GRU's formulation (see :class:`grubook.GRUCell`). Default: ``True``.
+        fast: the GRU's loop (see :class:`grubook.GRU`); the Elman RNN has only the plain one.
+            Default: ``True``.
 
     Inputs: x, h0, lengths
         - **x** (T, B, I) floats, or (T, B) token ids with ``vocab_size`` (batch-first if set).
@@ -72,6 +74,7 @@ class GRUClassifier(nn.Module):
         embedding_dim: int | None = None,
         rnn_type: str = "gru",
         reset_after: bool = True,
+        fast: bool | str = True,
     ) -> None:
         super().__init__()
         name = "GRUClassifier"
@@ -91,7 +94,7 @@ class GRUClassifier(nn.Module):
             input_size = dim
         elif embedding_dim is not None:
             raise checks.GRUbookValueError(f"{name}: embedding_dim needs vocab_size")
-        options = {"reset_after": reset_after} if rnn_type == "gru" else {}
+        options = {"reset_after": reset_after, "fast": fast} if rnn_type == "gru" else {}
         if rnn_type == "rnn" and not reset_after:
             raise checks.GRUbookValueError(f"{name}: reset_after=False needs rnn_type='gru'")
         self.rnn = (GRU if rnn_type == "gru" else RNN)(
