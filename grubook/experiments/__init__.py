@@ -17,6 +17,7 @@ from grubook.experiments.gru_formulations import gru_formulations
 from grubook.experiments.adding import adding
 from grubook.experiments.copy_task import copy_task
 from grubook.experiments.exploding import exploding_gradients
+from grubook.experiments.benchmark import benchmark
 
 # isort: on
 from grubook.experiments.registry import EXPERIMENTS, Experiment, Result, over_seeds, run
@@ -26,6 +27,7 @@ __all__ = [
     "Experiment",
     "Result",
     "adding",
+    "benchmark",
     "copy_task",
     "exploding_gradients",
     "gradient_decay",
