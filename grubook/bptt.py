@@ -40,31 +40,39 @@ def _mask(lengths: Tensor, like: Tensor) -> Tensor:
 
 
 def _forward(gi, h0, w_hh, b_hh, mask, reverse, reset_after):
-    """The loop, without autograd; returns out, h_T and the saved (T, B, ·) tensors."""
+    """The loop, without autograd; returns out, h_T and the saved (T, B, ·) tensors.
+
+    Each step is a handful of whole-tensor calls (every Python call costs microseconds):
+    one matmul, the sigmoid of r and z together, the candidate, and ``lerp`` for
+    :math:`n + z (h - n)`.
+    """
     T, B, G = gi.shape
     H = G // 3
-    gi_rz, gi_n = gi[..., : 2 * H], gi[..., 2 * H :]
+    gi_rz, gi_n = gi[..., : 2 * H].unbind(0), gi[..., 2 * H :]
     b_rz, b_n = (None, None) if b_hh is None else (b_hh[: 2 * H], b_hh[2 * H :])
-    w_rz_t, w_n_t = w_hh[: 2 * H].t(), w_hh[2 * H :].t()
     if not reset_after and b_n is not None:
         gi_n = gi_n + b_n  # W_in x + b_in + b_hn for every step at once
-    h, saved, on = h0, [None] * T, None if mask is None else mask.bool()
+    gi_n = gi_n.unbind(0)
+    w_t, w_rz_t, w_n_t = w_hh.t(), w_hh[: 2 * H].t(), w_hh[2 * H :].t()
+    h, saved, on = h0, [None] * T, None if mask is None else mask.bool().unbind(0)
     for t in range(T - 1, -1, -1) if reverse else range(T):
         if reset_after:
-            gh = h @ w_hh.t() if b_hh is None else torch.addmm(b_hh, h, w_hh.t())  # (B, 3H)
-            rz = torch.sigmoid(gi_rz[t] + gh[:, : 2 * H])  # (B, 2H): r and z together
-            extra = gh[:, 2 * H :]  # W_hn h + b_hn
-            n = torch.tanh(torch.addcmul(gi_n[t], rz[:, :H], extra))
+            gh = h @ w_t if b_hh is None else torch.addmm(b_hh, h, w_t)  # (B, 3H)
+            gh_rz, extra = gh.split((2 * H, H), 1)  # extra: W_hn h + b_hn
+            rz = torch.add(gi_rz[t], gh_rz).sigmoid_()  # (B, 2H): r and z together
+            r, z = rz.chunk(2, 1)
+            n = torch.addcmul(gi_n[t], r, extra).tanh_()
         else:
             gh = h @ w_rz_t if b_rz is None else torch.addmm(b_rz, h, w_rz_t)  # (B, 2H)
-            rz = torch.sigmoid(gi_rz[t] + gh)
-            extra = rz[:, :H] * h  # r * h
-            n = torch.tanh(torch.addmm(gi_n[t], extra, w_n_t))
-        h_new = torch.addcmul(n, rz[:, H:], h - n)  # (1 - z) n + z h
+            rz = torch.add(gi_rz[t], gh).sigmoid_()
+            r, z = rz.chunk(2, 1)
+            extra = r * h  # r * h
+            n = torch.addmm(gi_n[t], extra, w_n_t).tanh_()
+        h_new = torch.lerp(n, h, z)  # n + z (h - n) = (1 - z) n + z h
         saved[t] = (rz, n, extra, h)
         h = h_new if on is None else torch.where(on[t], h_new, h)  # keep h past the end
     rz, n, extra, hprev = (torch.stack(s) for s in zip(*saved, strict=True))
-    out = torch.addcmul(n, rz[..., H:], hprev - n)  # every step's new state, (T, B, H)
+    out = torch.lerp(n, hprev, rz[..., H:])  # every step's new state, (T, B, H)
     return (out if mask is None else out * mask), h, (rz, n, extra, hprev)
 
 
@@ -77,25 +85,25 @@ def _backward(dout, dh, saved, w_hh, mask, reverse, reset_after):
     # Per-step factors for every step at once: dn = u * A, dz = u * Bz, with u = dL/dh_t.
     A = m * (1 - z) * (1 - n * n)
     Bz = m * (hprev - n) * z * (1 - z)
-    keep = m * z + (1 - m)  # dL/dh_{t-1} += u * keep (a masked step passes u through)
-    dout = dout * m
+    keep = (m * z + (1 - m)).unbind(0)  # dL/dh_{t-1} += u * keep (a masked step passes u on)
+    dout = (dout * m).unbind(0)
     us, dgs = [None] * T, [None] * T
     w_rz, w_n = w_hh[: 2 * H], w_hh[2 * H :]
-    if reset_after:  # dgh = u * (A r(1-r) ghn, Bz, A r) in one product
-        K = torch.cat([A * r * (1 - r) * extra, Bz, A * r], -1).view(T, B, 3, H)
+    if reset_after:  # dL/d(gh) = u * (A r(1-r) ghn, Bz, A r) in one product
+        K = torch.cat([A * r * (1 - r) * extra, Bz, A * r], -1).unbind(0)
     else:
-        E = hprev * r * (1 - r)
+        A_, Bz_, E, r_ = A.unbind(0), Bz.unbind(0), (hprev * r * (1 - r)).unbind(0), r.unbind(0)
     for t in range(T) if reverse else range(T - 1, -1, -1):
         u = dh + dout[t]
         if reset_after:
-            dgs[t] = (u.unsqueeze(1) * K[t]).view(B, 3 * H)  # (B, 3H)
+            dgs[t] = u.repeat(1, 3).mul_(K[t])  # (B, 3H)
             dh = torch.addmm(u * keep[t], dgs[t], w_hh)
         else:
-            dn = u * A[t]
+            dn = u * A_[t]
             drh = dn @ w_n  # dL/d(r * h)
-            drz = torch.cat([drh * E[t], u * Bz[t]], -1)  # (B, 2H)
+            drz = torch.cat([drh * E[t], u * Bz_[t]], -1)  # (B, 2H)
             dgs[t] = torch.cat([drz, dn], -1)
-            dh = torch.addmm(torch.addcmul(u * keep[t], drh, r[t]), drz, w_rz)
+            dh = torch.addmm(torch.addcmul(u * keep[t], drh, r_[t]), drz, w_rz)
         us[t] = u
     dg = torch.stack(dgs)  # (T, B, 3H): dL/d(gh), the hidden matmul's output
     flat_g, flat_h = dg.reshape(T * B, 3 * H), hprev.reshape(T * B, H)
