@@ -79,6 +79,8 @@ def load_extension(name: str, source: str | pathlib.Path) -> types.ModuleType | 
     """
     if os.environ.get("GRUBOOK_NO_CPP", "") not in ("", "0"):
         return None
+    if name in _loaded:  # every call after the first: no lock
+        return _loaded[name]
     with _lock:
         if name not in _loaded:
             path = CSRC / source

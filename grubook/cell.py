@@ -130,7 +130,8 @@ class GRUCell(RecurrentCell):
         self.fast = fast
 
     def _cell(self, x: Tensor, h: Tensor) -> Tensor:
-        w_ih, w_hh, b_ih, b_hh = self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        p = self._parameters  # a dict lookup: the batch-1 stream is call-bound
+        w_ih, w_hh, b_ih, b_hh = p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
         kind = fastpath.backend(getattr(self, "fast", True), x, h, w_hh)
         if kind == "cpp" and not fastpath.needs_grad(x, h, w_ih, w_hh, b_ih, b_hh):
             return fastpath.extension().cell_step(x, h, w_ih, w_hh, b_ih, b_hh, self.reset_after)

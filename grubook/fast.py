@@ -27,6 +27,7 @@ from grubook.bptt import GRUScan, _double
 __all__ = ["CppGRUScan", "backend", "check_fast", "extension", "scan"]
 
 FAST_CHOICES = (True, False, "cpp", "python")
+_FLOATS = (torch.float32, torch.float64)
 
 
 def extension():
@@ -63,9 +64,7 @@ def backend(fast, *tensors: Tensor) -> str:
     if fast is False or _transformed():
         return "plain"
     for t in tensors:
-        if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
-            return "plain"
-        if t.numel() == 0:
+        if not t.is_cpu or t.dtype not in _FLOATS or t.numel() == 0:
             return "plain"
     if fast == "python":
         return "python"
