@@ -39,7 +39,7 @@ def _mask(lengths: Tensor, like: Tensor) -> Tensor:
     return (steps < lengths.to(like.device)).unsqueeze(-1).to(like.dtype)
 
 
-def _forward(gi, h0, w_hh, b_hh, mask, reverse, reset_after):
+def _forward(gi, h0, w_hh, b_hh, mask, reverse, reset_after, save=True):
     """The loop, without autograd; returns out, h_T and the saved (T, B, ·) tensors.
 
     Each step is a handful of whole-tensor calls (every Python call costs microseconds):
@@ -54,7 +54,8 @@ def _forward(gi, h0, w_hh, b_hh, mask, reverse, reset_after):
         gi_n = gi_n + b_n  # W_in x + b_in + b_hn for every step at once
     gi_n = gi_n.unbind(0)
     w_t, w_rz_t, w_n_t = w_hh.t(), w_hh[: 2 * H].t(), w_hh[2 * H :].t()
-    h, saved, on = h0, [None] * T, None if mask is None else mask.bool().unbind(0)
+    h, saved, outs = h0, [None] * T, [None] * T
+    on = None if mask is None else mask.bool().unbind(0)
     for t in range(T - 1, -1, -1) if reverse else range(T):
         if reset_after:
             gh = h @ w_t if b_hh is None else torch.addmm(b_hh, h, w_t)  # (B, 3H)
@@ -69,29 +70,56 @@ def _forward(gi, h0, w_hh, b_hh, mask, reverse, reset_after):
             extra = r * h  # r * h
             n = torch.addmm(gi_n[t], extra, w_n_t).tanh_()
         h_new = torch.lerp(n, h, z)  # n + z (h - n) = (1 - z) n + z h
-        saved[t] = (rz, n, extra, h)
+        if save:
+            saved[t] = (rz, n, extra, h)
+        outs[t] = h_new
         h = h_new if on is None else torch.where(on[t], h_new, h)  # keep h past the end
+    if not save:  # inference: only the outputs
+        out = torch.stack(outs)
+        return (out if mask is None else out * mask), h, ()
     rz, n, extra, hprev = (torch.stack(s) for s in zip(*saved, strict=True))
     out = torch.lerp(n, hprev, rz[..., H:])  # every step's new state, (T, B, H)
     return (out if mask is None else out * mask), h, (rz, n, extra, hprev)
+
+
+def _factors(rz, n, extra, hprev, mask, reset_after):
+    """The per-step factors of the backward, for all steps at once, in few (T, B, ·) tensors.
+
+    With u = dL/dh_t: dn = u * A, dz = u * Bz, and dL/dh_{t-1} gets u * keep. Each large
+    temporary costs page faults, so the products are built in place.
+    """
+    H = n.shape[-1]
+    r, z = rz[..., :H], rz[..., H:]
+    one_minus_z = 1 - z
+    A = (n * n).neg_().add_(1).mul_(one_minus_z)  # (1 - z)(1 - n^2)
+    Bz = (hprev - n).mul_(z).mul_(one_minus_z)  # (h - n) z (1 - z)
+    keep = z
+    if mask is not None:
+        A.mul_(mask)
+        Bz.mul_(mask)
+        keep = z * mask + (1 - mask)  # a masked step passes u through
+    if not reset_after:
+        return A, Bz, keep, None
+    K = torch.empty(*n.shape[:-1], 3 * H, dtype=n.dtype, device=n.device)
+    torch.mul(A, r, out=K[..., 2 * H :])  # dL/d(ghn) = dn * r
+    torch.mul(K[..., 2 * H :], extra, out=K[..., :H]).mul_(1 - r)  # dr = dn ghn r(1-r)
+    K[..., H : 2 * H] = Bz
+    return A, Bz, keep, K
 
 
 def _backward(dout, dh, saved, w_hh, mask, reverse, reset_after):
     """BPTT by hand; returns dgi (T, B, 3H), dh_0, dW_hh, db_hh."""
     rz, n, extra, hprev = saved
     T, B, H = n.shape
-    r, z = rz[..., :H], rz[..., H:]
-    m = 1.0 if mask is None else mask  # (T, B, 1)
-    # Per-step factors for every step at once: dn = u * A, dz = u * Bz, with u = dL/dh_t.
-    A = m * (1 - z) * (1 - n * n)
-    Bz = m * (hprev - n) * z * (1 - z)
-    keep = (m * z + (1 - m)).unbind(0)  # dL/dh_{t-1} += u * keep (a masked step passes u on)
-    dout = (dout * m).unbind(0)
+    A, Bz, keep, K = _factors(rz, n, extra, hprev, mask, reset_after)
+    keep = keep.unbind(0)
+    dout = (dout if mask is None else dout * mask).unbind(0)
     us, dgs = [None] * T, [None] * T
     w_rz, w_n = w_hh[: 2 * H], w_hh[2 * H :]
     if reset_after:  # dL/d(gh) = u * (A r(1-r) ghn, Bz, A r) in one product
-        K = torch.cat([A * r * (1 - r) * extra, Bz, A * r], -1).unbind(0)
+        K = K.unbind(0)
     else:
+        r = rz[..., :H]
         A_, Bz_, E, r_ = A.unbind(0), Bz.unbind(0), (hprev * r * (1 - r)).unbind(0), r.unbind(0)
     for t in range(T) if reverse else range(T - 1, -1, -1):
         u = dh + dout[t]
@@ -106,15 +134,15 @@ def _backward(dout, dh, saved, w_hh, mask, reverse, reset_after):
             dh = torch.addmm(torch.addcmul(u * keep[t], drh, r_[t]), drz, w_rz)
         us[t] = u
     dg = torch.stack(dgs)  # (T, B, 3H): dL/d(gh), the hidden matmul's output
-    flat_g, flat_h = dg.reshape(T * B, 3 * H), hprev.reshape(T * B, H)
+    flat_g, flat_h = dg.view(T * B, 3 * H), hprev.reshape(T * B, H)
+    db = flat_g.sum(0)
     if reset_after:
-        dgi = torch.cat([dg[..., : 2 * H], torch.stack(us) * A], -1)
         dw = flat_g.t() @ flat_h  # (3H, H): one matmul for all steps
-    else:
-        dgi = dg
-        rh = extra.reshape(T * B, H)
-        dw = torch.cat([flat_g[:, : 2 * H].t() @ flat_h, flat_g[:, 2 * H :].t() @ rh])
-    return dgi, dh, dw, flat_g.sum(0)
+        torch.mul(torch.stack(us), A, out=dg[..., 2 * H :])  # now dL/d(gi): dn, not dn * r
+        return dg, dh, dw, db
+    rh = extra.reshape(T * B, H)
+    dw = torch.cat([flat_g[:, : 2 * H].t() @ flat_h, flat_g[:, 2 * H :].t() @ rh])
+    return dg, dh, dw, db
 
 
 class GRUScan(torch.autograd.Function):
@@ -132,7 +160,8 @@ class GRUScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, gi, h0, w_hh, b_hh, lengths, reverse, reset_after):
         mask = None if lengths is None else _mask(lengths, gi)
-        out, h, saved = _forward(gi, h0, w_hh, b_hh, mask, reverse, reset_after)
+        save = any(ctx.needs_input_grad[:4])  # inference keeps nothing
+        out, h, saved = _forward(gi, h0, w_hh, b_hh, mask, reverse, reset_after, save)
         ctx.save_for_backward(gi, h0, w_hh, b_hh, lengths, *saved)
         ctx.options = (reverse, reset_after)
         return out, h
