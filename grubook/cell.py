@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from grubook import _checks as checks
+from grubook import fast as fastpath
 from grubook.base import RecurrentCell
 
 __all__ = ["GRUCell", "gru_step", "from_first_version"]
@@ -74,6 +75,9 @@ class GRUCell(RecurrentCell):
         dtype: the parameters' dtype. Default: PyTorch's default dtype.
         reset_after: apply the reset gate after the hidden matmul (``True``, like ``nn.GRUCell``)
             or before it (``False``, Cho et al.). Keyword only. Default: ``True``.
+        fast: which step runs, as for :class:`grubook.GRU`: ``True`` (C++ if it builds, else
+            pure PyTorch), ``"cpp"``, ``"python"``, or ``False`` for the plain autograd step.
+            Keyword only; also an attribute. Default: ``True``.
 
     Inputs: input, hx
         - **input** (B, I) or (I,) for one unbatched sample.
@@ -117,18 +121,29 @@ class GRUCell(RecurrentCell):
         dtype=None,
         *,
         reset_after: bool = True,
+        fast: bool | str = True,
     ) -> None:
         reset_after = checks.check_flag("GRUCell", "reset_after", reset_after)
+        fast = fastpath.check_fast("GRUCell", fast)
         super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
         self.reset_after = reset_after
+        self.fast = fast
 
     def _cell(self, x: Tensor, h: Tensor) -> Tensor:
-        gi = torch.nn.functional.linear(x, self.weight_ih, self.bias_ih)  # (B, 3H)
-        h_next, _, _ = gru_step(gi, h, self.weight_hh, self.bias_hh, self.reset_after)
+        p = self._parameters  # a dict lookup: the batch-1 stream is call-bound
+        w_ih, w_hh, b_ih, b_hh = p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
+        kind = fastpath.backend(getattr(self, "fast", True), x, h, w_hh)
+        if kind == "cpp" and not fastpath.needs_grad(x, h, w_ih, w_hh, b_ih, b_hh):
+            return fastpath.extension().cell_step(x, h, w_ih, w_hh, b_ih, b_hh, self.reset_after)
+        gi = torch.nn.functional.linear(x, w_ih, b_ih)  # (B, 3H)
+        if kind != "plain":  # a sequence of one step
+            return fastpath.scan(kind, gi[None], h, w_hh, b_hh, None, False, self.reset_after)[1]
+        h_next, _, _ = gru_step(gi, h, w_hh, b_hh, self.reset_after)
         return h_next
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
+        s = super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
+        return s + ("" if getattr(self, "fast", True) is True else f", fast={self.fast!r}")
 
 
 @torch.no_grad()

@@ -47,6 +47,8 @@ class GRUClassifier(nn.Module):
         pooling: the features the output layer reads: ``"last"`` (the final states), ``"mean"``,
             ``"max"`` or ``"mean+max"`` (both, concatenated) over each sequence's valid steps.
             Default: ``"last"``.
+        fast: the GRU's loop (see :class:`grubook.GRU`); the Elman RNN has only the plain one.
+            Default: ``True``.
 
     Inputs: x, h0, lengths
         - **x** (T, B, I) floats, or (T, B) token ids with ``vocab_size`` (batch-first if set).
@@ -82,6 +84,7 @@ class GRUClassifier(nn.Module):
         rnn_type: str = "gru",
         reset_after: bool = True,
         pooling: str = "last",
+        fast: bool | str = True,
     ) -> None:
         super().__init__()
         name = "GRUClassifier"
@@ -102,7 +105,7 @@ class GRUClassifier(nn.Module):
             input_size = dim
         elif embedding_dim is not None:
             raise checks.GRUbookValueError(f"{name}: embedding_dim needs vocab_size")
-        options = {"reset_after": reset_after} if rnn_type == "gru" else {}
+        options = {"reset_after": reset_after, "fast": fast} if rnn_type == "gru" else {}
         if rnn_type != "gru" and not reset_after:
             raise checks.GRUbookValueError(f"{name}: reset_after=False needs rnn_type='gru'")
         self.rnn = {"gru": GRU, "rnn": RNN, "mingru": MinGRU}[rnn_type](

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from grubook import _checks as checks
+from grubook import fast as fastpath
 from grubook.cell import gru_step
 from grubook.recurrent import RecurrentLayer
 
@@ -72,6 +73,11 @@ class GRU(RecurrentLayer):
         dtype: the parameters' dtype. Default: PyTorch's default dtype.
         reset_after: reset gate after the hidden matmul (``True``, as ``nn.GRU``) or before it
             (``False``, Cho et al.). Keyword only. Default: ``True``.
+        fast: which loop runs: ``True``, the C++ extension with a hand-written backward through
+            time (built on first use; the pure-PyTorch one if it cannot be built), ``"cpp"`` or
+            ``"python"`` to pick one, ``False`` for the plain autograd loop of chapter 2. Where
+            the fast loops do not apply (see :mod:`grubook.fast`) the plain one runs. Keyword
+            only; also an attribute. Default: ``True``.
 
     Inputs: input, hx, lengths
         - **input** (T, B, I), (B, T, I) with ``batch_first``, (T, I) unbatched, or a
@@ -120,8 +126,10 @@ class GRU(RecurrentLayer):
         dtype=None,
         *,
         reset_after: bool = True,
+        fast: bool | str = True,
     ) -> None:
         reset_after = checks.check_flag("GRU", "reset_after", reset_after)
+        fast = fastpath.check_fast("GRU", fast)
         super().__init__(
             input_size,
             hidden_size,
@@ -136,6 +144,18 @@ class GRU(RecurrentLayer):
             gate_count=3,
         )
         self.reset_after = reset_after
+        self.fast = fast
+
+    def _scan(self, gi, h, weight_hh, bias_hh, mask, reverse: bool, record: bool):
+        custom = type(self)._step is not GRU._step or "_step" in vars(self)  # a changed step
+        kind = "plain" if record or custom else fastpath.backend(getattr(self, "fast", True), gi, h)
+        if kind == "plain":
+            return super()._scan(gi, h, weight_hh, bias_hh, mask, reverse, record)
+        lengths = None if mask is None else mask[:, :, 0].sum(0)  # (B,) int64
+        out, h_last = fastpath.scan(
+            kind, gi, h, weight_hh, bias_hh, lengths, reverse, self.reset_after
+        )
+        return out, h_last, []
 
     def _step(self, gi, h, weight_hh, bias_hh):
         h_next, r, z = gru_step(gi, h, weight_hh, bias_hh, self.reset_after)
@@ -172,4 +192,5 @@ class GRU(RecurrentLayer):
         return GateTrace(r.unflatten(0, (L, D)), z.unflatten(0, (L, D)))
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
+        s = super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
+        return s + ("" if getattr(self, "fast", True) is True else f", fast={self.fast!r}")

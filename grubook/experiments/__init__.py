@@ -21,6 +21,7 @@ from grubook.experiments.sequence_classification import sequence_classification
 from grubook.experiments.language_id import language_id
 from grubook.experiments.word_lm import word_lm
 from grubook.experiments.japanese_vowels import japanese_vowels_ablation, japanese_vowels_table
+from grubook.experiments.benchmark import benchmark
 from grubook.experiments.gpu_benchmark import gpu_benchmark
 from grubook.experiments.ddp import ddp
 from grubook.experiments.mingru import mingru
@@ -41,6 +42,7 @@ __all__ = [
     "Result",
     "Unavailable",
     "adding",
+    "benchmark",
     "copy_task",
     "ddp",
     "exploding_gradients",
