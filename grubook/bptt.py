@@ -22,7 +22,17 @@ __all__ = ["GRUScan", "reference_scan"]
 
 
 def reference_scan(gi, h0, w_hh, b_hh, lengths, reverse: bool, reset_after: bool):
-    """The plain autograd loop over time: ``(out (T, B, H), h_T (B, H))`` from gi (T, B, 3H)."""
+    """The plain autograd loop over time: ``(out (T, B, H), h_T (B, H))`` from gi (T, B, 3H).
+
+    Args:
+        gi: (T, B, 3H), the input projection of every step, gates (r | z | n).
+        h0: (B, H), the initial hidden state.
+        w_hh: (3H, H), the hidden-to-hidden weights.
+        b_hh: (3H,), the hidden bias, or ``None``.
+        lengths: (B,) valid steps of each sequence, or ``None`` (all T).
+        reverse: run from each sequence's last valid step back to its first.
+        reset_after: the formulation (see :class:`grubook.GRUCell`).
+    """
     T = gi.shape[0]
     mask = None if lengths is None else _mask(lengths, gi).bool()  # (T, B, 1)
     h, outputs = h0, [gi] * T

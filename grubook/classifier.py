@@ -63,8 +63,8 @@ class GRUClassifier(nn.Module):
         >>> model = GRUClassifier(12, 32, 9)
         >>> logits = model(torch.randn(20, 4, 12), lengths=[20, 7, 15, 9])   # (B, C) = (4, 9)
 
-    Introduced in chapter 2, *The GRU cell*; ``pooling`` in chapter 7, *Case study: who is
-    speaking?*
+    Introduced in chapter 2, *The GRU cell*; ``pooling`` in chapter 7,
+    *Case study: who is speaking?*
     """
 
     POOLINGS = ("last", "mean", "max", "mean+max")

@@ -11,8 +11,8 @@ A model built with ``fast=True`` (the default) takes the C++ loop, or the pure-P
 the extension cannot be built (after one warning). :func:`backend` falls back to the plain loop
 wherever a fast one does not apply: tensors off the CPU or not float32/float64, empty tensors,
 a ``TorchFunctionMode`` (such as :func:`grubook.count_calls`, which counts the plain loop's
-calls), ``torch.func`` transforms, ``torch.compile`` tracing. Introduced in chapter 8, *Making it
-fast*.
+calls), ``torch.func`` transforms, ``torch.compile`` tracing.
+Introduced in chapter 8, *Making it fast*.
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@ With gates that read only the input (Feng et al. 2024, "Were RNNs All We Needed?
 2410.01201, section 3.1), one layer's recurrence is a linear one, element by element,
 
 .. math::
-    h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t = a_t \odot h_{t-1} + b_t,
+    \begin{aligned}
+    h_t &= (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t \\
+        &= a_t \odot h_{t-1} + b_t,
+    \end{aligned}
 
 whose coefficients :math:`a_t = 1 - z_t` and :math:`b_t = z_t \odot \tilde h_t` are all known
 before the loop starts. :func:`scan` computes it with one ``lerp`` per step (the reference), with
@@ -30,13 +33,21 @@ _CLOSED = -1e30  # a gate pre-activation k with sigmoid(k) = 0 exactly: the step
 
 def g(x: Tensor) -> Tensor:
     r""":math:`g(x) = x + \tfrac12` for :math:`x \ge 0`, :math:`\sigma(x)` otherwise: a positive
-    candidate, so that its logarithm exists (Feng et al. 2024, appendix B.3)."""
+    candidate, so that its logarithm exists (Feng et al. 2024, appendix B.3).
+
+    Args:
+        x: the candidate's pre-activations, any shape.
+    """
     return torch.where(x >= 0, x + 0.5, torch.sigmoid(x))
 
 
 def log_g(x: Tensor) -> Tensor:
     r""":math:`\log g(x)`, computed as :math:`\log(x + \tfrac12)` or :math:`-\mathrm{softplus}(-x)`
-    so that no step takes the logarithm of a rounded-off small number."""
+    so that no step takes the logarithm of a rounded-off small number.
+
+    Args:
+        x: the candidate's pre-activations, any shape.
+    """
     return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), -F.softplus(-x))
 
 
@@ -128,8 +139,8 @@ def scan(
     r"""Run minGRU's recurrence over one direction of one layer.
 
     .. math::
-        z_t = \sigma(k_t), \quad \tilde h_t = g(p_t), \quad
-        h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t
+        z_t &= \sigma(k_t), \quad \tilde h_t = g(p_t), \\
+        h_t &= (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t
 
     where :math:`(k_t | p_t)` = ``gi[t]`` are the gate's and the candidate's pre-activations.
 

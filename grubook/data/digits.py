@@ -150,10 +150,11 @@ def sequential_digits(
     Image i's pixels :math:`p_{r,c} \in \{0, \dots, 16\}` become the sequence
 
     .. math::
-        x_{t} = \tfrac{1}{16}\,(p_{t,1}, \dots, p_{t,8}) \in [0, 1]^8, \quad t = 1, \dots, 8
+        x_{t} = \tfrac{1}{16}\,(p_{t,1}, \dots, p_{t,8}) \in [0, 1]^8
 
-    (columns instead of rows with ``by="columns"``); its class is the digit, 0 to 9. Every
-    sequence has 8 steps. The split is stratified and fixed by ``seed`` (:func:`split_indices`).
+    for t = 1, ..., 8 (columns instead of rows with ``by="columns"``); its class is the digit,
+    0 to 9. Every sequence has 8 steps. The split is stratified and fixed by ``seed``
+    (:func:`split_indices`).
 
     Args:
         by: ``"rows"`` (top to bottom) or ``"columns"`` (left to right). Default: ``"rows"``.

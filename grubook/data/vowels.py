@@ -5,8 +5,8 @@ Pattern Recognition Letters 20 (1999): nine male speakers each uttered the two v
 utterance became 7 to 29 frames of 12 LPC cepstrum coefficients. The split is the authors': 270
 training utterances (30 per speaker) and 370 test utterances (24 to 88 per speaker), as the UEA
 archive and aeon ship it. aeon is an optional extra (``pip install "grubook[speech]"``): it is
-imported when the data is loaded, never when grubook is. Introduced in chapter 7, *Case study:
-who is speaking?*
+imported when the data is loaded, never when grubook is.
+Introduced in chapter 7, *Case study: who is speaking?*
 """
 
 from __future__ import annotations

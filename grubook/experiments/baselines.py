@@ -62,7 +62,8 @@ class MLPClassifier(nn.Module):
     r"""A one-hidden-layer perceptron on the whole sequence, zeroed past its length and flattened.
 
     .. math::
-        \text{logits} = W_2\, \mathrm{ReLU}(W_1 \operatorname{vec}(x) + b_1) + b_2
+        \text{logits} &= W_2\, u + b_2, \\
+        u &= \mathrm{ReLU}(W_1 \operatorname{vec}(x) + b_1)
 
     Args:
         steps: T, the padded length every input has.

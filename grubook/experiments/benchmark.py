@@ -44,6 +44,10 @@ FIRST, PLAIN, PYTHON, CPP, TORCH, MATMUL = (
 class FirstVersionCell(nn.Module):
     """Chapter 2's first version of the cell (its print removed): three ``Linear(I + H, H)``.
 
+    Args:
+        input_size: I, features of the input.
+        hidden_size: H, features of the hidden state.
+
     Introduced in chapter 2, *The GRU cell*; timed in chapter 8, *Making it fast*.
     """
 

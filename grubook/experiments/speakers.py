@@ -110,7 +110,12 @@ class SpeakerGRU(nn.Module):
         self.classifier, self.deltas = classifier, deltas
 
     def features(self, x: Tensor, lengths: Tensor) -> Tensor:
-        """The classifier's input, (T, B, (deltas + 1) I)."""
+        """The classifier's input, (T, B, (deltas + 1) I).
+
+        Args:
+            x: (T, B, I) frames.
+            lengths: (B,) valid frames of each utterance.
+        """
         return delta_features(x, lengths, self.deltas)
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
@@ -121,9 +126,9 @@ class TorchGRUClassifier(nn.Module):
     """The plain baseline: ``torch.nn.GRU`` on packed sequences, a linear layer on its last states.
 
     Args:
-        input_size: I.
-        hidden_size: H.
-        num_classes: C.
+        input_size: I, coefficients per frame.
+        hidden_size: H, features of each direction's hidden state.
+        num_classes: C, the number of speakers.
         bidirectional: D = 2. Default: ``True``.
 
     Introduced in chapter 7, *Case study: who is speaking?*
@@ -202,6 +207,10 @@ def train_speaker_model(
 def predict(model: nn.Module, data: PaddedSequences) -> Tensor:
     """The model's class probabilities (N, C) for every utterance of ``data``, in eval mode.
 
+    Args:
+        model: a classifier called as ``model(x, lengths)``.
+        data: the utterances, padded, with their lengths.
+
     Introduced in chapter 7, *Case study: who is speaking?*
     """
     model.eval()
@@ -232,6 +241,10 @@ def _series(data: PaddedSequences, pad: bool) -> list | Any:
 def dtw_accuracy(train: PaddedSequences, test: PaddedSequences) -> float:
     """Test accuracy of 1-nearest-neighbour with DTW (aeon), on the utterances as they are.
 
+    Args:
+        train: the utterances the neighbours are taken from.
+        test: the utterances to classify.
+
     Introduced in chapter 7, *Case study: who is speaking?*
     """
     knn = _aeon("knn")(distance="dtw", n_neighbors=1)
@@ -246,8 +259,14 @@ def minirocket_accuracy(train: PaddedSequences, test: PaddedSequences, seed: int
     """Test accuracy of MiniRocket (aeon), every utterance zero-padded to the longest, T = 29.
 
     Zero is each coefficient's training mean after normalisation, so the padding is a stretch of
-    average frames; MiniRocket needs series of one length. Introduced in chapter 7, *Case study:
-    who is speaking?*
+    average frames; MiniRocket needs series of one length.
+
+    Args:
+        train: the utterances MiniRocket's classifier is fitted on.
+        test: the utterances to classify.
+        seed: the seed of MiniRocket's random kernels.
+
+    Introduced in chapter 7, *Case study: who is speaking?*
     """
     rocket = _aeon("rocket")(random_state=seed)
     rocket.fit(_series(train, pad=True), train.y.numpy())

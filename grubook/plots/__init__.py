@@ -4,8 +4,8 @@ Every function takes an optional ``ax`` (a new figure is made without one), draw
 only, prints nothing and returns the ``Axes``, so a chapter can add to the figure and a test can
 inspect what was drawn. The module ``curves`` plots measurements, ``diagrams`` draws the
 networks, ``gates`` reads a trained model's gates (chapter 4, *Gating*), ``words`` a word
-classifier (chapter 6), ``speakers`` a classifier's errors (chapter 7, *Case study: who is
-speaking?*); every name is
+classifier (chapter 6), ``speakers`` a classifier's errors
+(chapter 7, *Case study: who is speaking?*); every name is
 imported from here, as ``grubook.plots.NAME``.
 
 Introduced in chapter 1, *Recurrent networks*.
