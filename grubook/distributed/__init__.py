@@ -17,12 +17,9 @@ Introduced in chapter 9, *On the GPU (optional)*.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -38,7 +35,7 @@ from grubook.data import SignOfSum, collate_sequences
 from grubook.evaluation import evaluate
 from grubook.seed import seed_everything
 
-__all__ = ["backend_for", "ddp_gradients", "main", "train_ddp"]
+__all__ = ["backend_for", "ddp_gradients", "train_ddp"]
 
 
 def backend_for(device: torch.device | str) -> str:
@@ -186,27 +183,3 @@ def train_ddp(
         }
     finally:
         dist.destroy_process_group()
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """The command line for ``torchrun ... -m grubook.distributed``: rank 0 prints the result."""
-    parser = argparse.ArgumentParser(prog="grubook.distributed", description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--hidden-size", type=int, default=32)
-    parser.add_argument("--n-train", type=int, default=4096)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    result = train_ddp(args.epochs, args.batch_size, args.hidden_size, args.n_train, seed=args.seed)
-    if int(os.environ.get("RANK", 0)) == 0:
-        if args.json:
-            print(json.dumps(result))
-        else:
-            print("\n".join(f"{k}: {v}" for k, v in result.items()))
-
-
-if __name__ == "__main__":
-    main()
