@@ -31,6 +31,8 @@ def _cflags() -> list[str]:
     flags = ["-O3", "-fopenmp-simd"]
     if platform.machine().lower() in ("x86_64", "amd64"):
         flags.append("-march=native")  # built where it runs, so the native unit is safe
+    if platform.system() == "Linux":
+        flags.append("-fopenmp")  # the fused step's threads (libgomp, which PyTorch loads too)
     return flags
 
 
@@ -51,7 +53,11 @@ def _build(name: str, path: pathlib.Path) -> types.ModuleType:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # compiler-version notes: the result is what counts
         return cpp_extension.load(
-            name=f"grubook_{name}", sources=[str(path)], extra_cflags=_cflags(), verbose=False
+            name=f"grubook_{name}",
+            sources=[str(path)],
+            extra_cflags=_cflags(),
+            extra_ldflags=["-fopenmp"] if platform.system() == "Linux" else [],
+            verbose=False,
         )
 
 

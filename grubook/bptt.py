@@ -54,7 +54,8 @@ def _forward(gi, h0, w_hh, b_hh, mask, reverse, reset_after, save=True):
 
     Each step is a handful of whole-tensor calls (every Python call costs microseconds):
     one matmul, the sigmoid of r and z together, the candidate, and ``lerp`` for
-    :math:`n + z (h - n)`.
+    :math:`n + z (h - n)`. Every call writes with ``out=`` into step t of a tensor allocated
+    before the loop, so nothing is stacked afterwards; inference reuses one step's buffers.
     """
     T, B, G = gi.shape
     H = G // 3
@@ -64,32 +65,47 @@ def _forward(gi, h0, w_hh, b_hh, mask, reverse, reset_after, save=True):
         gi_n = gi_n + b_n  # W_in x + b_in + b_hn for every step at once
     gi_n = gi_n.unbind(0)
     w_t, w_rz_t, w_n_t = w_hh.t(), w_hh[: 2 * H].t(), w_hh[2 * H :].t()
-    h, saved, outs = h0, [None] * T, [None] * T
+    kept = T if save else 1  # steps whose intermediates are kept
+
+    def steps(x):  # step t of x, or its one step (inference)
+        views = x.unbind(0)
+        return views if save else views * T
+
+    gh_all = gi.new_empty(kept, B, (3 if reset_after else 2) * H)  # W_hh h (+ b_hh)
+    rz = gi.new_empty(kept, B, 2 * H)  # r and z
+    n = gi.new_empty(kept, B, H)
+    extra = gh_all[..., 2 * H :] if reset_after else gi.new_empty(kept, B, H)  # ghn, or r h
+    gh = steps(gh_all)
+    rz_t, r_t, z_t = steps(rz), steps(rz[..., :H]), steps(rz[..., H:])
+    n_t, extra_t, gh_rz = steps(n), steps(extra), [g[:, : 2 * H] for g in gh]
+    out = gi.new_empty(T, B, H)
+    out_t = out.unbind(0)
+    h, hprev = h0, [None] * T
     on = None if mask is None else mask.bool().unbind(0)
     for t in range(T - 1, -1, -1) if reverse else range(T):
+        hprev[t] = h
         if reset_after:
-            gh = h @ w_t if b_hh is None else torch.addmm(b_hh, h, w_t)  # (B, 3H)
-            gh_rz, extra = gh.split((2 * H, H), 1)  # extra: W_hn h + b_hn
-            rz = torch.add(gi_rz[t], gh_rz).sigmoid_()  # (B, 2H): r and z together
-            r, z = rz.chunk(2, 1)
-            n = torch.addcmul(gi_n[t], r, extra).tanh_()
+            if b_hh is None:
+                torch.mm(h, w_t, out=gh[t])
+            else:
+                torch.addmm(b_hh, h, w_t, out=gh[t])  # (B, 3H); its last H: W_hn h + b_hn
+            torch.add(gi_rz[t], gh_rz[t], out=rz_t[t]).sigmoid_()  # r and z together
+            torch.addcmul(gi_n[t], r_t[t], extra_t[t], out=n_t[t]).tanh_()
         else:
-            gh = h @ w_rz_t if b_rz is None else torch.addmm(b_rz, h, w_rz_t)  # (B, 2H)
-            rz = torch.add(gi_rz[t], gh).sigmoid_()
-            r, z = rz.chunk(2, 1)
-            extra = r * h  # r * h
-            n = torch.addmm(gi_n[t], extra, w_n_t).tanh_()
-        h_new = torch.lerp(n, h, z)  # n + z (h - n) = (1 - z) n + z h
-        if save:
-            saved[t] = (rz, n, extra, h)
-        outs[t] = h_new
+            if b_rz is None:
+                torch.mm(h, w_rz_t, out=gh[t])
+            else:
+                torch.addmm(b_rz, h, w_rz_t, out=gh[t])  # (B, 2H)
+            torch.add(gi_rz[t], gh[t], out=rz_t[t]).sigmoid_()
+            torch.mul(r_t[t], h, out=extra_t[t])  # r * h
+            torch.addmm(gi_n[t], extra_t[t], w_n_t, out=n_t[t]).tanh_()
+        h_new = torch.lerp(n_t[t], h, z_t[t], out=out_t[t])  # n + z (h - n) = (1 - z) n + z h
         h = h_new if on is None else torch.where(on[t], h_new, h)  # keep h past the end
+    if mask is not None:
+        out.mul_(mask)
     if not save:  # inference: only the outputs
-        out = torch.stack(outs)
-        return (out if mask is None else out * mask), h, ()
-    rz, n, extra, hprev = (torch.stack(s) for s in zip(*saved, strict=True))
-    out = torch.lerp(n, hprev, rz[..., H:])  # every step's new state, (T, B, H)
-    return (out if mask is None else out * mask), h, (rz, n, extra, hprev)
+        return out, h, ()
+    return out, h, (rz, n, extra, torch.stack(hprev))
 
 
 def _factors(rz, n, extra, hprev, mask, reset_after):
@@ -124,31 +140,33 @@ def _backward(dout, dh, saved, w_hh, mask, reverse, reset_after):
     A, Bz, keep, K = _factors(rz, n, extra, hprev, mask, reset_after)
     keep = keep.unbind(0)
     dout = (dout if mask is None else dout * mask).unbind(0)
-    us, dgs = [None] * T, [None] * T
+    dg = n.new_empty(T, B, 3 * H)  # dL/d(gh), the hidden matmul's output, step by step
+    us = n.new_empty(T, B, H)  # u = dL/dh_t of every step
+    dg_t, u_t = dg.unbind(0), us.unbind(0)
     w_rz, w_n = w_hh[: 2 * H], w_hh[2 * H :]
     if reset_after:  # dL/d(gh) = u * (A r(1-r) ghn, Bz, A r) in one product
-        K = K.unbind(0)
+        K = K.view(T, B, 3, H).unbind(0)
     else:
         r = rz[..., :H]
         A_, Bz_, E, r_ = A.unbind(0), Bz.unbind(0), (hprev * r * (1 - r)).unbind(0), r.unbind(0)
+        dr_t, dz_t, dn_t = (dg[..., i * H : (i + 1) * H].unbind(0) for i in range(3))
+        drz_t = dg[..., : 2 * H].unbind(0)
     for t in range(T) if reverse else range(T - 1, -1, -1):
-        u = dh + dout[t]
+        u = torch.add(dh, dout[t], out=u_t[t])
         if reset_after:
-            dgs[t] = u.repeat(1, 3).mul_(K[t])  # (B, 3H)
-            dh = torch.addmm(u * keep[t], dgs[t], w_hh)
+            torch.mul(K[t], u.unsqueeze(1), out=dg_t[t].view(B, 3, H))  # (B, 3H)
+            dh = torch.addmm(u * keep[t], dg_t[t], w_hh)
         else:
-            dn = u * A_[t]
+            dn = torch.mul(u, A_[t], out=dn_t[t])
             drh = dn @ w_n  # dL/d(r * h)
-            drz = torch.cat([drh * E[t], u * Bz_[t]], -1)  # (B, 2H)
-            dgs[t] = torch.cat([drz, dn], -1)
-            dh = torch.addmm(torch.addcmul(u * keep[t], drh, r_[t]), drz, w_rz)
-        us[t] = u
-    dg = torch.stack(dgs)  # (T, B, 3H): dL/d(gh), the hidden matmul's output
+            torch.mul(drh, E[t], out=dr_t[t])
+            torch.mul(u, Bz_[t], out=dz_t[t])
+            dh = torch.addmm(torch.addcmul(u * keep[t], drh, r_[t]), drz_t[t], w_rz)
     flat_g, flat_h = dg.view(T * B, 3 * H), hprev.reshape(T * B, H)
     db = flat_g.sum(0)
     if reset_after:
         dw = flat_g.t() @ flat_h  # (3H, H): one matmul for all steps
-        torch.mul(torch.stack(us), A, out=dg[..., 2 * H :])  # now dL/d(gi): dn, not dn * r
+        torch.mul(us, A, out=dg[..., 2 * H :])  # now dL/d(gi): dn, not dn * r
         return dg, dh, dw, db
     rh = extra.reshape(T * B, H)
     dw = torch.cat([flat_g[:, : 2 * H].t() @ flat_h, flat_g[:, 2 * H :].t() @ rh])
@@ -189,7 +207,7 @@ class GRUScan(torch.autograd.Function):
 
 def _double(ctx, inputs, lengths, dout, dh):
     """Gradients that autograd can differentiate again: the plain loop, rerun and differentiated."""
-    reverse, reset_after = ctx.options
+    reverse, reset_after = ctx.options[:2]
     wanted = [x for x, need in zip(inputs, ctx.needs_input_grad[:4], strict=True) if need]
     out, h = reference_scan(*inputs, lengths, reverse, reset_after)
     found = iter(torch.autograd.grad((out, h), wanted, (dout, dh), create_graph=True))

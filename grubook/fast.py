@@ -5,7 +5,10 @@ Three loops compute the same recurrence:
 - ``"plain"``: the teaching loop, one autograd node per operation (``fast=False``);
 - ``"python"``: :class:`grubook.bptt.GRUScan`, the loop with a backward through time by hand;
 - ``"cpp"``: :class:`CppGRUScan`, the same loops in C++ (``grubook/csrc/gru.cpp``), built on first
-  use by :func:`grubook._cpp.load_extension`.
+  use by :func:`grubook._cpp.load_extension`. For ``reset_after=True`` it runs the *fused step*
+  (each step one pass on every thread, the matmul and the gates together); inside
+  :func:`fused` ``(False)`` it runs the first C++ loop (ATen's matmul, then one pass), which
+  chapter 8 times beside it.
 
 A model built with ``fast=True`` (the default) takes the C++ loop, or the pure-PyTorch one where
 the extension cannot be built (after one warning). :func:`backend` falls back to the plain loop
@@ -17,6 +20,9 @@ Introduced in chapter 8, *Making it fast*.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from torch import Tensor
 
@@ -24,10 +30,39 @@ from grubook import _checks as checks
 from grubook._cpp import load_extension
 from grubook.bptt import GRUScan, _double
 
-__all__ = ["CppGRUScan", "backend", "check_fast", "extension", "scan"]
+__all__ = ["CppGRUScan", "backend", "check_fast", "extension", "fused", "scan"]
 
 FAST_CHOICES = (True, False, "cpp", "python")
 _FLOATS = (torch.float32, torch.float64)
+
+
+_fused = True  # see fused()
+
+
+@contextlib.contextmanager
+def fused(enabled: bool = True) -> Iterator[None]:
+    """Within this block, the C++ loop runs the fused step (``True``) or the first loop (``False``).
+
+    Both compute the same numbers (to float rounding); the first loop makes per step one ATen
+    matmul and one pass over the gates, the fused step one pass that does both, on every thread.
+    The choice is made when the forward runs, and its backward follows it.
+
+    Args:
+        enabled: ``False`` for the first loop.
+
+    Example::
+
+        >>> with grubook.fast.fused(False):
+        ...     output, h_n = grubook.GRU(4, 8)(torch.randn(5, 3, 4))
+
+    Introduced in chapter 8, *Making it fast*.
+    """
+    global _fused
+    before, _fused = _fused, bool(enabled)
+    try:
+        yield
+    finally:
+        _fused = before
 
 
 def extension():
@@ -83,20 +118,20 @@ class CppGRUScan(torch.autograd.Function):
     def forward(ctx, gi, h0, w_hh, b_hh, lengths, reverse, reset_after):
         save = any(ctx.needs_input_grad[:4])  # inference keeps nothing
         out, h, gates, hprev = extension().forward(
-            gi, h0, w_hh, b_hh, lengths, reverse, reset_after, save
+            gi, h0, w_hh, b_hh, lengths, reverse, reset_after, save, _fused
         )
         ctx.save_for_backward(gi, h0, w_hh, b_hh, lengths, gates, hprev)
-        ctx.options = (reverse, reset_after)
+        ctx.options = (reverse, reset_after, _fused)
         return out, h
 
     @staticmethod
     def backward(ctx, dout, dh):
         gi, h0, w_hh, b_hh, lengths, gates, hprev = ctx.saved_tensors
-        reverse, reset_after = ctx.options
+        reverse, reset_after, fused_step = ctx.options
         if torch.is_grad_enabled():  # create_graph=True: differentiate a recomputation
             return _double(ctx, (gi, h0, w_hh, b_hh), lengths, dout, dh)
         dgi, dh0, dw, db = extension().backward(
-            dout, dh, gates, hprev, w_hh, lengths, reverse, reset_after
+            dout, dh, gates, hprev, w_hh, lengths, reverse, reset_after, fused_step
         )
         return dgi, dh0, dw, (db if b_hh is not None else None), None, None, None
 

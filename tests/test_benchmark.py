@@ -14,7 +14,15 @@ from first_version import GRUCell as Original
 from grubook.experiments import run
 from grubook.experiments.benchmark import FirstVersionCell
 
-MODELS = {"first version", "grubook plain", "grubook Function", "grubook C++", "nn.GRU", "matmul"}
+MODELS = {
+    "first version",
+    "grubook plain",
+    "grubook Function",
+    "C++ first loop",
+    "grubook C++",
+    "nn.GRU",
+    "matmul",
+}
 
 
 def test_quick_run_has_every_model_task_and_sweep():
@@ -40,7 +48,7 @@ def test_the_shell_command_prints_one_json_object():
         check=True,
     )
     data = json.loads(done.stdout)
-    assert data["experiment"] == "benchmark" and len(data["rows"]) == 4 * 2 * 6 + 4  # 4 shapes
+    assert data["experiment"] == "benchmark" and len(data["rows"]) == 4 * 2 * 7 + 4  # 4 shapes
 
 
 def test_first_version_cell_is_chapter_2s():

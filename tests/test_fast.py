@@ -78,6 +78,76 @@ def test_scan_equals_the_plain_loop_in_float32(function, reset_after):
             assert_close(function.apply(gi, h0, w, b, lengths, reverse, reset_after), found)
 
 
+# Sizes at which the C++ loops split the units between two threads (B H^2 large enough), with
+# several blocks of units, a last block cut short (H not a multiple of the vector width) and a
+# last tile of fewer rows (B not a multiple of the tile's rows).
+THREADED = [(5, 70, 37), (4, 19, 128), (3, 130, 20)]
+
+
+def _with_threads(n, fn):
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        return fn()
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("T", "B", "H"), THREADED)
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_threaded_fused_loops_equal_the_reference(T, B, H, dtype):
+    gi, h0, w, b = _scan_inputs(T, B, H, True, seed=3, dtype=dtype)
+    lengths = torch.randint(1, T + 1, (B,), generator=torch.Generator().manual_seed(4))
+    tol = {"atol": 1e-5, "rtol": 1e-5} if dtype == torch.float32 else {}
+    for reverse in (False, True):
+        args = (gi, h0, w, b, lengths, reverse, True)
+        found = _with_threads(2, lambda: CppGRUScan.apply(*args))  # noqa: B023
+        assert_close(found, reference_scan(*args), **tol)
+        upstream = torch.randn_like(found[0])
+        grads = _with_threads(
+            2,
+            lambda: torch.autograd.grad((found[0] * upstream).sum() + found[1].sum(), args[:4]),  # noqa: B023
+        )
+        expected = torch.autograd.grad(
+            (GRUScan.apply(*args)[0] * upstream).sum() + GRUScan.apply(*args)[1].sum(), args[:4]
+        )
+        _assert_grads_close(grads, expected)
+        # each unit is computed the same way whichever thread owns it: one thread, same bits
+        with torch.no_grad():
+            one = _with_threads(1, lambda: CppGRUScan.apply(*args))  # noqa: B023
+            two = _with_threads(2, lambda: CppGRUScan.apply(*args))  # noqa: B023
+        assert all(torch.equal(a, c) for a, c in zip(one, two, strict=True))
+
+
+@pytest.mark.parametrize(("T", "B", "H"), [(4, 3, 5), *THREADED])
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_the_first_cpp_loop_equals_the_fused_step(T, B, H, reset_after):
+    gi, h0, w, b = _scan_inputs(T, B, H, True, seed=7, dtype=torch.float32)
+    lengths = torch.randint(1, T + 1, (B,), generator=torch.Generator().manual_seed(8))
+    args = (gi, h0, w, b, lengths, True, reset_after)
+
+    def run():
+        out, h = CppGRUScan.apply(*args)
+        return (out, h, *torch.autograd.grad(out.sum() + h.sum(), args[:4]))
+
+    with fast.fused(False):
+        first = run()
+    assert fast._fused  # restored after the block
+    found = run()
+    assert_close(found[:2], first[:2], atol=1e-5, rtol=1e-5)
+    _assert_grads_close(found[2:], first[2:])
+
+
+def test_gradcheck_of_the_threaded_fused_loops():
+    gi, h0, w, b = _scan_inputs(3, 80, 24, True, seed=5)  # 3 blocks of 8 doubles, 2 threads
+    lengths = torch.randint(1, 4, (80,), generator=torch.Generator().manual_seed(6))
+
+    def f(gi, h0, w, b):
+        return CppGRUScan.apply(gi, h0, w, b, lengths, False, True)
+
+    assert _with_threads(2, lambda: gradcheck(f, (gi, h0, w, b), fast_mode=True))
+
+
 @st.composite
 def configs(draw):
     T, B = draw(st.integers(1, 7)), draw(st.integers(1, 4))

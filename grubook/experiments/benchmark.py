@@ -1,10 +1,11 @@
 """Chapter 8's table: how fast each GRU implementation trains and runs, interleaved in one process.
 
-Five implementations of the same layer, timed in turns (one call of each, then again, so that a
+Six implementations of the same layer, timed in turns (one call of each, then again, so that a
 slow moment of a shared machine slows all of them) with the thread count pinned: the first
 version's cell of chapter 2 (three ``nn.Linear`` on ``[x, h]``) in a Python loop, ``grubook.GRU``
-with the plain autograd loop, with the pure-PyTorch ``autograd.Function``, with the C++ extension,
-and ``torch.nn.GRU``. Each is timed on a training step (forward and backward) and on inference
+with the plain autograd loop, with the pure-PyTorch ``autograd.Function``, with the C++
+extension's first loop (ATen's matmul, then one pass) and with its fused step (the default), and
+``torch.nn.GRU``. Each is timed on a training step (forward and backward) and on inference
 (forward under ``torch.no_grad``); each row gives the median time, the median of the per-round
 ratios to ``nn.GRU``'s time, and the effective GFLOP/s beside a plain matmul of the same total
 arithmetic, timed in the same rounds (how close to this machine's matmul speed). The batch-1
@@ -14,6 +15,7 @@ streaming step compares ``grubook.GRUCell`` with ``nn.GRUCell``. Introduced in c
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from torch import nn
 
 from grubook.cell import GRUCell
 from grubook.experiments.registry import Result, register
-from grubook.fast import extension
+from grubook.fast import extension, fused
 from grubook.layer import GRU
 from grubook.seed import seeded
 from grubook.timing import num_threads
@@ -31,10 +33,11 @@ from grubook.timing import num_threads
 __all__ = ["FirstVersionCell", "benchmark", "interleaved_ms"]
 
 NAME = "benchmark"
-FIRST, PLAIN, PYTHON, CPP, TORCH, MATMUL = (
+FIRST, PLAIN, PYTHON, CPP_LOOP, CPP, TORCH, MATMUL = (
     "first version",
     "grubook plain",
     "grubook Function",
+    "C++ first loop",
     "grubook C++",
     "nn.GRU",
     "matmul",
@@ -102,11 +105,15 @@ def _layers(I: int, H: int) -> dict[str, Callable]:
             outs.append(h)
         return torch.stack(outs)
 
-    calls = {FIRST: first_loop}
+    def cpp_first_loop(x):
+        with fused(False):
+            return layers[CPP](x)[0]
+
+    calls = {FIRST: first_loop, PLAIN: None, PYTHON: None, CPP_LOOP: cpp_first_loop}  # the order
     calls.update({name: (lambda x, m=m: m(x)[0]) for name, m in layers.items()})
     calls[TORCH] = lambda x: ref(x)[0]
-    if extension() is None:
-        del calls[CPP]  # falls back to the Function: the row would time that twice
+    if extension() is None:  # both would fall back to the Function: rows timing that again
+        del calls[CPP], calls[CPP_LOOP]
     return calls
 
 
@@ -204,7 +211,7 @@ def _step_rows(I: int, H: int, steps: int, repeats: int, warmup: int) -> list[di
 
 @register(
     NAME,
-    "chapter 8: training-step and inference time of five GRU implementations against nn.GRU, "
+    "chapter 8: training-step and inference time of six GRU implementations against nn.GRU, "
     "with sweeps over T, B and H and the batch-1 streaming step",
     keys=("model", "task", "sweep", "T", "B", "I", "H"),
     quick={
@@ -235,7 +242,7 @@ def benchmark(
     threads: int = 2,
     seed: int = 0,
 ) -> Result:
-    """Time the five implementations at the headline shape, the sweeps and the batch-1 step.
+    """Time the six implementations at the headline shape, the sweeps and the batch-1 step.
 
     Args:
         T: the headline's sequence length.
@@ -256,8 +263,8 @@ def benchmark(
         ``"step"``), ``sweep`` (``"headline"``, ``"T"``, ``"B"``, ``"H"``, ``"batch-1 step"``),
         the shape, ``median_ms`` (per step for the batch-1 rows), ``ratio_to_nn_gru`` (median of
         per-round ratios to ``nn.GRU``, or ``nn.GRUCell``) and ``gflops`` (effective, counting the
-        matmuls' multiply-adds); ``config`` also says whether the C++ extension was built.
-        Timings vary from run to run.
+        matmuls' multiply-adds); ``config`` also says whether the C++ extension was built and
+        how idle OpenMP threads wait (``OMP_WAIT_POLICY``). Timings vary from run to run.
 
     Introduced in chapter 8, *Making it fast*.
     """
@@ -265,6 +272,8 @@ def benchmark(
     config = {k: v for k, v in locals().items() if k != "start"}
     config.update(sweep_T=list(sweep_T), sweep_B=list(sweep_B), sweep_H=list(sweep_H))
     config["cpp"] = extension() is not None
+    # how idle OpenMP threads wait (see chapter 8): sleeping makes each small matmul wake them
+    config["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "unset")
     shapes = [("headline", T, B, H)]
     shapes += [("T", t, B, H) for t in sweep_T] + [("B", T, b, H) for b in sweep_B]
     shapes += [("H", T, B, h) for h in sweep_H]
