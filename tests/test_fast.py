@@ -178,10 +178,16 @@ def _run(model, x, h0, lengths, upstream):
 
 
 def _assert_grads_close(found, expected):
-    """Each gradient within 1e-4 of the largest entry of the expected one."""
+    """Each gradient within 1e-4 of the largest entry of the expected one.
+
+    A gradient far smaller than the others (a deep layer's, say 1e-6 against 1e-1) carries the
+    float32 rounding of the sums it came from, so the bound never falls below 1e-6 of the
+    largest entry of all the gradients.
+    """
+    floor = 1e-6 * max(e.abs().max() for e in expected)
     for f, e in zip(found, expected, strict=True):
         scale = e.abs().max().clamp_min(1e-6)
-        assert (f - e).abs().max() <= 1e-4 * scale
+        assert (f - e).abs().max() <= max(1e-4 * scale, floor)
 
 
 @settings(max_examples=30)

@@ -212,22 +212,43 @@ inline void store(T* p, typename Simd<T>::vec v) {
   *reinterpret_cast<typename Simd<T>::vec*>(p) = v;
 }
 
-// Where the threads meet after each step. OpenMP's own barrier sleeps when OMP_WAIT_POLICY is
-// PASSIVE (tens of microseconds to wake, longer than a step); this one spins a few thousand
-// times, then yields the core, so that a thread whose partner was descheduled does not burn it.
-struct SpinBarrier {
-  std::atomic<int> arrived{0}, phase{0};
-  int threads = 1;
+// How the threads share the steps. A step is `pieces` pieces of work (blocks of units); piece
+// p of every step is first offered to its home thread, the thread whose equal share of the
+// pieces holds p (so each thread keeps reusing the same weights, in its own cache). A thread
+// takes the pieces of its share one by one, then any piece of another share not yet taken; a
+// step begins when every piece of the step before is done. So a thread that the operating
+// system has paused (the machine busy with other work) holds nothing up: the others take its
+// pieces. Counters only grow: piece k of a share of n belongs to step k / n.
+struct Steps {
+  static constexpr int kMaxThreads = 64;
+  struct alignas(64) Counter {  // one cache line each: threads write them at once
+    std::atomic<int64_t> n{0};
+  };
+  Counter taken[kMaxThreads];  // pieces taken from each share, over all steps
+  Counter done;                // pieces finished, over all steps
+  int64_t pieces;
 
-  void wait() {
-    const int my_phase = phase.load(std::memory_order_relaxed);
-    if (arrived.fetch_add(1, std::memory_order_acq_rel) == threads - 1) {  // the last to arrive
-      arrived.store(0, std::memory_order_relaxed);
-      phase.store(my_phase + 1, std::memory_order_release);  // lets the others go
-      return;
+  explicit Steps(int64_t pieces_) : pieces(pieces_) {}
+
+  // Run piece(p) for each piece p of step s this thread takes; return when step s is done.
+  template <typename Piece>
+  void run(int64_t s, int me, int P, const Piece& piece) {
+    for (int q = 0; q < P; ++q) {
+      const int share = (me + q) % P;  // its own share first
+      const int64_t lo = pieces * share / P, n = pieces * (share + 1) / P - lo;
+      std::atomic<int64_t>& counter = taken[share].n;
+      int64_t k = counter.load(std::memory_order_relaxed);
+      while (k < (s + 1) * n) {  // pieces of step s left in this share: take one
+        if (counter.compare_exchange_weak(k, k + 1, std::memory_order_relaxed)) {
+          piece(lo + k - s * n);
+          done.n.fetch_add(1, std::memory_order_release);
+          k = counter.load(std::memory_order_relaxed);
+        }
+      }
     }
-    for (int spins = 0; phase.load(std::memory_order_acquire) == my_phase; ++spins) {
-      if (spins < 4000) {
+    // wait for the pieces the other threads are still computing: spin briefly, then yield
+    for (int spins = 0; done.n.load(std::memory_order_acquire) < (s + 1) * pieces; ++spins) {
+      if (spins < 256) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
@@ -238,30 +259,26 @@ struct SpinBarrier {
   }
 };
 
-// Run body(me, P) on P threads with a barrier for them: P = `threads`, or fewer where OpenMP
-// gives fewer (one without OpenMP, or inside another parallel region).
+// Run body(me, P) on P threads: P = `threads`, or fewer where OpenMP gives fewer (one without
+// OpenMP, or inside another parallel region). No thread waits for the others to start.
 template <typename Body>
-void on_threads(int threads, SpinBarrier& barrier, const Body& body) {
+void on_threads(int threads, const Body& body) {
+  threads = std::min(threads, Steps::kMaxThreads);
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
 #ifdef _OPENMP
-    const int P = omp_get_num_threads(), me = omp_get_thread_num();
+    body(omp_get_thread_num(), omp_get_num_threads());
 #else
-    const int P = 1, me = 0;
+    body(0, 1);
 #endif
-    if (me == 0) barrier.threads = P;
-#pragma omp barrier
-    body(me, P);
   }
 }
 
 // Threads for the fused loops: PyTorch's intra-op threads, but one where a step is too small
-// for a barrier per step to pay off, and no more than there are blocks of units.
-template <typename T>
-int fused_threads(int64_t B, int64_t H) {
-  const int64_t blocks = (H + Simd<T>::width - 1) / Simd<T>::width;
+// for the threads' meeting per step to pay off, and no more than there are pieces per step.
+int fused_threads(int64_t B, int64_t H, int64_t pieces) {
   if (2 * B * H * 3 * H < (int64_t(1) << 18)) return 1;
-  return static_cast<int>(std::min<int64_t>(at::get_num_threads(), blocks));
+  return static_cast<int>(std::min<int64_t>(at::get_num_threads(), pieces));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -343,22 +360,20 @@ inline void rzn_gates(const T* R acc, const T* R gi, const T* R h, T* R h_new, T
 template <typename T, bool SAVE>
 T* fused_forward(const T* gi, T* h, T* h_other, const T* panel, const T* bias,
                  const int64_t* lengths, bool reverse, int64_t T_, int64_t B, int64_t H, T* out,
-                 T* gates, T* hprev, int threads) {
+                 T* gates, T* hprev) {
   constexpr int64_t V = Simd<T>::width;
-  const int64_t U = (H + V - 1) / V;
-  SpinBarrier barrier;
-  on_threads(threads, barrier, [&](int64_t me, int64_t P) {
-    const int64_t u0 = U * me / P, u1 = U * (me + 1) / P;  // this thread's blocks of units
+  Steps steps((H + V - 1) / V);  // a piece: one block of V units, every row
+  on_threads(fused_threads(B, H, steps.pieces), [&](int me, int P) {
     alignas(64) T acc[MR * 3 * V];
-    T* hc = h;        // h_{t-1}, read by every thread
-    T* hn = h_other;  // h_t, each thread writing its own units
     for (int64_t s = 0; s < T_; ++s) {
       const int64_t t = reverse ? T_ - 1 - s : s;
+      T* hc = s % 2 == 0 ? h : h_other;  // h_{t-1}, read by every thread
+      T* hn = s % 2 == 0 ? h_other : h;  // h_t, each block written by one thread
       const T* gi_t = gi + t * B * 3 * H;
       T* out_t = out + t * B * H;
       T* g_t = SAVE ? gates + t * B * 4 * H : nullptr;
       T* hp_t = SAVE ? hprev + t * B * H : nullptr;
-      for (int64_t u = u0; u < u1; ++u) {
+      steps.run(s, me, P, [&](int64_t u) {
         const T* pu = panel + u * H * 3 * V;
         const T* bu = bias + u * 3 * V;
         const int64_t j0 = u * V, nu = std::min(V, H - j0);
@@ -372,9 +387,7 @@ T* fused_forward(const T* gi, T* h, T* h_other, const T* panel, const T* bias,
           }
           rzn_gates<T, SAVE>(acc, gi_t, hc, hn, out_t, g_t, hp_t, lengths, t, b0, M, j0, nu, H);
         }
-      }
-      barrier.wait();  // every unit of h_t is written: the next step may read it
-      std::swap(hc, hn);
+      });
     }
   });
   return T_ % 2 == 0 ? h : h_other;
@@ -410,7 +423,7 @@ std::vector<at::Tensor> forward(const at::Tensor& gi_in, const at::Tensor& h0,
     T* last = run(gi.data_ptr<T>(), h.data_ptr<T>(), h_other.data_ptr<T>(),
                   packed[0].data_ptr<T>(), packed[1].data_ptr<T>(), len, reverse, T_, B, H,
                   out.data_ptr<T>(), save ? gates.data_ptr<T>() : nullptr,
-                  save ? hprev.data_ptr<T>() : nullptr, fused_threads<T>(B, H));
+                  save ? hprev.data_ptr<T>() : nullptr);
     if (last != h.data_ptr<T>()) h = h_other;
   });
   return {out, h, gates, hprev};
@@ -557,28 +570,29 @@ inline void dh_tile(const T* R dgh, const T* R Q, const T* R dhz, T* R dh, int64
     }
 }
 
-// The whole backward loop: fills dgi and dgh (T, B, 3H), and leaves dL/dh_0 in dh. Per step
-// each thread first runs back_after over its own units (it needs only their dL/dh_t), then,
-// after the barrier (the matmul reads dgh_t of every unit), computes its units of
-// dL/dh_{t-1} = dhz + dgh_t W_hh. Two blocks of units per tile: 2 MR accumulators.
+// The whole backward loop: fills dgi and dgh (T, B, 3H), and leaves dL/dh_0 in dh. Each step
+// has two phases of pieces (two blocks of units each): back_after over the piece's units (it
+// needs only their dL/dh_t), then, once every piece of that is done (the matmul reads dgh_t of
+// every unit), the piece's units of dL/dh_{t-1} = dhz + dgh_t W_hh.
 template <typename T>
 void fused_backward(const T* dout, T* dh, const T* gates, const T* hprev, const T* Q, T* dhz,
                     const int64_t* lengths, bool reverse, int64_t T_, int64_t B, int64_t H,
-                    T* dgi, T* dgh, int threads) {
+                    T* dgi, T* dgh) {
   constexpr int64_t V = Simd<T>::width;
   const int64_t U = (H + V - 1) / V;
-  SpinBarrier barrier;
-  on_threads(threads, barrier, [&](int64_t me, int64_t P) {
-    const int64_t u0 = U * me / P, u1 = U * (me + 1) / P;
-    const int64_t jlo = u0 * V, jhi = std::min(u1 * V, H);
+  Steps steps((U + 1) / 2);
+  on_threads(fused_threads(B, H, steps.pieces), [&](int me, int P) {
     for (int64_t s = T_ - 1; s >= 0; --s) {  // the steps in the opposite order of the forward
-      const int64_t t = reverse ? T_ - 1 - s : s;
+      const int64_t t = reverse ? T_ - 1 - s : s, phase = 2 * (T_ - 1 - s);
       T* dgh_t = dgh + t * B * 3 * H;
-      back_after<T>(dout + t * B * H, dh, gates + t * B * 4 * H, hprev + t * B * H,
-                    dgi + t * B * 3 * H, dgh_t, dhz, lengths, t, B, H, jlo, jhi);
-      barrier.wait();
-      for (int64_t u = u0; u < u1; u += 2) {
-        const bool two = u + 1 < u1;
+      steps.run(phase, me, P, [&](int64_t piece) {
+        back_after<T>(dout + t * B * H, dh, gates + t * B * 4 * H, hprev + t * B * H,
+                      dgi + t * B * 3 * H, dgh_t, dhz, lengths, t, B, H, 2 * piece * V,
+                      std::min(2 * piece * V + 2 * V, H));
+      });
+      steps.run(phase + 1, me, P, [&](int64_t piece) {
+        const int64_t u = 2 * piece;
+        const bool two = u + 1 < U;
         int64_t b0 = 0;
         for (; b0 + MR <= B; b0 += MR) {
           if (two) {
@@ -591,7 +605,7 @@ void fused_backward(const T* dout, T* dh, const T* gates, const T* hprev, const 
           dh_tile<T, 1, 1>(dgh_t, Q, dhz, dh, b0, u, H);
           if (two) dh_tile<T, 1, 1>(dgh_t, Q, dhz, dh, b0, u + 1, H);
         }
-      }
+      });
     }
   });
 }
@@ -621,7 +635,7 @@ std::vector<at::Tensor> backward(const at::Tensor& dout_in, const at::Tensor& dh
     auto dhz = at::empty_like(dh);
     fused_backward<T>(dout.data_ptr<T>(), dh.data_ptr<T>(), gates.data_ptr<T>(),
                       hprev.data_ptr<T>(), Q.data_ptr<T>(), dhz.data_ptr<T>(), len, reverse, T_,
-                      B, H, dgi.data_ptr<T>(), dgh.data_ptr<T>(), fused_threads<T>(B, H));
+                      B, H, dgi.data_ptr<T>(), dgh.data_ptr<T>());
   });
   auto hp = hprev.reshape({T_ * B, H});
   auto dg = dgh.reshape({T_ * B, 3 * H});
