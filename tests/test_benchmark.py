@@ -59,3 +59,11 @@ def test_first_version_cell_is_chapter_2s():
     with contextlib.redirect_stdout(io.StringIO()):
         expected, _ = original(x, h)
     torch.testing.assert_close(ours(x, h), expected)
+
+
+def test_models_times_only_those_with_the_baselines():
+    result = run("benchmark", quick=True, models=("grubook C++", "C++ first loop"))
+    layer = {r["model"] for r in result.rows if r["task"] == "train"}
+    assert layer == {"grubook C++", "C++ first loop", "nn.GRU", "matmul"}
+    assert {r["model"] for r in result.rows if r["task"] == "step"} == {"grubook C++", "nn.GRUCell"}
+    assert result.config["omp_wait_policy"]  # recorded: it changes nn.GRU's time (chapter 8)

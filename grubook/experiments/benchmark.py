@@ -138,8 +138,14 @@ def _tasks(calls: dict[str, Callable], x: torch.Tensor, mm: tuple) -> dict[str, 
     return tasks
 
 
-def _shape_rows(sweep, T, B, I, H, repeats, warmup) -> list[dict]:
-    calls = _layers(I, H)
+def _chosen(fns: dict, models, baseline: str) -> dict:
+    """The functions of ``models`` (all if ``None``), always with the baseline and the matmul."""
+    keep = set(fns) if models is None else {*models, baseline, MATMUL}
+    return {name: fn for name, fn in fns.items() if name in keep}
+
+
+def _shape_rows(sweep, T, B, I, H, repeats, warmup, models) -> list[dict]:
+    calls = _chosen(_layers(I, H), models, TORCH)
     x = torch.randn(T, B, I)
     mm = (torch.randn(T * B, I + H), torch.randn(I + H, 3 * H))  # the same multiply-adds
     flops = 2 * T * B * (I + H) * 3 * H  # one forward's matmuls
@@ -167,7 +173,7 @@ def _shape_rows(sweep, T, B, I, H, repeats, warmup) -> list[dict]:
     return rows
 
 
-def _step_rows(I: int, H: int, steps: int, repeats: int, warmup: int) -> list[dict]:
+def _step_rows(I: int, H: int, steps: int, repeats: int, warmup: int, models) -> list[dict]:
     """The batch-1 streaming step: ``steps`` GRUCell steps per timed call, no autograd."""
     ref = nn.GRUCell(I, H)
     cells = {kind: GRUCell.from_torch(ref) for kind in (PLAIN, PYTHON, CPP)}
@@ -176,6 +182,7 @@ def _step_rows(I: int, H: int, steps: int, repeats: int, warmup: int) -> list[di
     cells["nn.GRUCell"] = ref
     if extension() is None:
         del cells[CPP]
+    cells = _chosen(cells, models, "nn.GRUCell")
     xs = torch.randn(steps, 1, I)
 
     def stream(cell):
@@ -241,6 +248,7 @@ def benchmark(
     steps: int = 200,
     threads: int = 2,
     seed: int = 0,
+    models: tuple[str, ...] | None = None,
 ) -> Result:
     """Time the six implementations at the headline shape, the sweeps and the batch-1 step.
 
@@ -257,6 +265,8 @@ def benchmark(
         steps: GRUCell steps per timed call of the batch-1 stream.
         threads: ``torch.set_num_threads`` during the run (restored after).
         seed: seeds the weights and inputs.
+        models: time only these implementations (row names, such as ``"grubook C++"``), with
+            the baselines and the matmul; ``None`` times all six.
 
     Returns:
         A :class:`Result` whose rows have ``model``, ``task`` (``"train"``, ``"forward"``,
@@ -271,6 +281,7 @@ def benchmark(
     start = time.perf_counter()
     config = {k: v for k, v in locals().items() if k != "start"}
     config.update(sweep_T=list(sweep_T), sweep_B=list(sweep_B), sweep_H=list(sweep_H))
+    config["models"] = None if models is None else list(models)
     config["cpp"] = extension() is not None
     # how idle OpenMP threads wait (see chapter 8): sleeping makes each small matmul wake them
     config["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "unset")
@@ -280,6 +291,6 @@ def benchmark(
     rows: list[dict] = []
     with seeded(seed), num_threads(threads):
         for sweep, t, b, h in shapes:
-            rows += _shape_rows(sweep, t, b, I, h, repeats, warmup)
-        rows += _step_rows(I, H, steps, repeats, warmup)
+            rows += _shape_rows(sweep, t, b, I, h, repeats, warmup, models)
+        rows += _step_rows(I, H, steps, repeats, warmup, models)
     return Result(NAME, rows, config, time.perf_counter() - start)
