@@ -536,7 +536,8 @@ at::Tensor pack_cols(const at::Tensor& w, int64_t H) {
   T* Q = packed.data_ptr<T>();
   for (int64_t u = 0; u < U; ++u)
     for (int64_t k = 0; k < K; ++k)
-      for (int64_t i = 0; i < V && u * V + i < H; ++i) Q[(u * K + k) * V + i] = W[k * H + u * V + i];
+      for (int64_t i = 0; i < V && u * V + i < H; ++i)
+        Q[(u * K + k) * V + i] = W[k * H + u * V + i];
   return packed;
 }
 
