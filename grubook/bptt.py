@@ -118,18 +118,19 @@ def _factors(rz, n, extra, hprev, mask, reset_after):
     r, z = rz[..., :H], rz[..., H:]
     one_minus_z = 1 - z
     A = (n * n).neg_().add_(1).mul_(one_minus_z)  # (1 - z)(1 - n^2)
-    Bz = (hprev - n).mul_(z).mul_(one_minus_z)  # (h - n) z (1 - z)
+    K = torch.empty(*n.shape[:-1], 3 * H, dtype=n.dtype, device=n.device) if reset_after else None
+    Bz = hprev - n if K is None else torch.sub(hprev, n, out=K[..., H : 2 * H])
+    Bz.mul_(z).mul_(one_minus_z)  # (h - n) z (1 - z)
     keep = z
     if mask is not None:
         A.mul_(mask)
         Bz.mul_(mask)
         keep = z * mask + (1 - mask)  # a masked step passes u through
-    if not reset_after:
+    if K is None:
         return A, Bz, keep, None
-    K = torch.empty(*n.shape[:-1], 3 * H, dtype=n.dtype, device=n.device)
     torch.mul(A, r, out=K[..., 2 * H :])  # dL/d(ghn) = dn * r
-    torch.mul(K[..., 2 * H :], extra, out=K[..., :H]).mul_(1 - r)  # dr = dn ghn r(1-r)
-    K[..., H : 2 * H] = Bz
+    dr = torch.mul(K[..., 2 * H :], extra, out=K[..., :H])
+    dr.addcmul_(dr, r, value=-1)  # dr = dn ghn r (1 - r)
     return A, Bz, keep, K
 
 

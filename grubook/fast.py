@@ -28,7 +28,7 @@ from torch import Tensor
 
 from grubook import _checks as checks
 from grubook._cpp import load_extension
-from grubook.bptt import GRUScan, _double
+from grubook.bptt import GRUScan, _double, _forward, _mask
 
 __all__ = ["CppGRUScan", "backend", "check_fast", "extension", "fused", "scan"]
 
@@ -152,6 +152,14 @@ def scan(kind: str, gi, h0, w_hh, b_hh, lengths, reverse: bool, reset_after: boo
     Returns:
         ``(out (T, B, H), h_T (B, H))``, as the plain loop returns them.
     """
+    if not needs_grad(gi, h0, w_hh, b_hh):  # inference: no autograd node, nothing saved
+        if kind == "cpp":
+            out, h, _, _ = extension().forward(
+                gi, h0, w_hh, b_hh, lengths, reverse, reset_after, False, _fused
+            )
+            return out, h
+        mask = None if lengths is None else _mask(lengths, gi)
+        return _forward(gi, h0, w_hh, b_hh, mask, reverse, reset_after, save=False)[:2]
     function = CppGRUScan if kind == "cpp" else GRUScan
     return function.apply(gi, h0, w_hh, b_hh, lengths, reverse, reset_after)
 

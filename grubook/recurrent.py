@@ -240,7 +240,8 @@ class RecurrentLayer(TorchConvertible, nn.Module):
             outputs.append(out)
             states.append(h_last)
             traces.append(gates)
-        return torch.cat(outputs, dim=-1), states, traces  # (T, B, D*H)
+        output = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)  # D = 1: no copy
+        return output, states, traces  # (T, B, D*H)
 
     def _run(self, input, hx, lengths, record: bool):
         """Forward pass; also returns the gates of every layer and direction when ``record``."""
