@@ -112,10 +112,16 @@ def test_threaded_fused_loops_equal_the_reference(T, B, H, dtype):
             (GRUScan.apply(*args)[0] * upstream).sum() + GRUScan.apply(*args)[1].sum(), args[:4]
         )
         _assert_grads_close(grads, expected)
-        # each unit is computed the same way whichever thread owns it: one thread, same bits
-        with torch.no_grad():
-            one = _with_threads(1, lambda: CppGRUScan.apply(*args))  # noqa: B023
-            two = _with_threads(2, lambda: CppGRUScan.apply(*args))  # noqa: B023
+
+        # each unit is computed the same way whichever thread owns it: one thread, same bits,
+        # in the forward and in the backward's loop (dL/dgi and dL/dh0; the weight gradient is
+        # a BLAS matmul after the loop)
+        def run():
+            out, h = CppGRUScan.apply(*args)  # noqa: B023
+            loss = (out * upstream).sum() + h.sum()  # noqa: B023
+            return (out, h, *torch.autograd.grad(loss, args[:2]))  # noqa: B023
+
+        one, two = _with_threads(1, run), _with_threads(2, run)
         assert all(torch.equal(a, c) for a, c in zip(one, two, strict=True))
 
 

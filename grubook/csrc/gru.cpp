@@ -217,8 +217,9 @@ inline void store(T* p, typename Simd<T>::vec v) {
 // pieces holds p (so each thread keeps reusing the same weights, in its own cache). A thread
 // takes the pieces of its share one by one, then any piece of another share not yet taken; a
 // step begins when every piece of the step before is done. So a thread that the operating
-// system has paused (the machine busy with other work) holds nothing up: the others take its
-// pieces. Counters only grow: piece k of a share of n belongs to step k / n.
+// system has paused (the machine busy with other work) holds nothing up, unless it was paused
+// in the middle of a piece: the others take its pieces. Counters only grow: piece k of a share
+// of n belongs to step k / n.
 struct Steps {
   static constexpr int kMaxThreads = 64;
   struct alignas(64) Counter {  // one cache line each: threads write them at once
